@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# install-deps.sh — installs the Debian packages wasmind needs to build, test and benchmark, if missing.
+set -euo pipefail
+need=(cmake make gcc clang lld wabt libcjson-dev wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev binaryen nodejs)
+missing=()
+for p in "${need[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+# nodejs may come from outside Debian on some machines: accept a working `node` instead.
+if command -v node >/dev/null; then
+  for i in "${!missing[@]}"; do [ "${missing[$i]}" = nodejs ] && unset 'missing[i]'; done
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "install-deps: installing ${missing[*]}"
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null

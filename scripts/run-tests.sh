@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# run-tests.sh — runs every test suite against the release build and the ASan+UBSan build,
+# and prints the closing `N passed, N failed` line over all of them.
+set -uo pipefail
+release=${1:-build}; asan=${2:-build-asan}
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+suite=""
+for d in "$root/../shared/testsuite/wasm" "${WASM_TESTSUITE:-}"; do
+  if [ -n "$d" ] && ls "$d"/*.wast >/dev/null 2>&1; then suite=$d; break; fi
+done
+if [ -z "$suite" ]; then
+  echo "run-tests: no WebAssembly spec testsuite found: expected ../shared/testsuite/wasm beside the repo, or set WASM_TESTSUITE=/path/to/testsuite (a checkout of WebAssembly/testsuite)" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+total_pass=0; total_fail=0; total_skip=0
+summary=()
+# Adds the counts from a log whose last `N passed, N failed[, N skipped]` line is authoritative.
+tally() {  # name logfile exitcode
+  local name=$1 log=$2 rc=$3 line p f s
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+  if [ -z "$line" ]; then
+    p=0; f=1; s=0
+    echo "run-tests: $name printed no result line (exit $rc); last lines:"; tail -5 "$log"
+  else
+    p=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')
+    f=$(echo "$line" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
+    s=$(echo "$line" | sed -nE 's/.*, ([0-9]+) skipped.*/\1/p'); s=${s:-0}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "run-tests: $name exited $rc"; tail -5 "$log"; fi
+  fi
+  total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); total_skip=$((total_skip + s))
+  summary+=("$(printf '%-28s %7d passed %5d failed %5d skipped' "$name" "$p" "$f" "$s")")
+}
+
+logdir=$(mktemp -d)
+trap 'rm -rf "$logdir"' EXIT
+run() {  # name command...
+  local name=$1; shift
+  local log="$logdir/$name.log"
+  echo "== $name"
+  "$@" >"$log" 2>&1; local rc=$?
+  grep -E 'FAIL|failed, |error' "$log" | grep -vE ' 0 failed' | head -40
+  tally "$name" "$log" "$rc"
+}
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+for b in "$release" "$asan"; do
+  tag=$( [ "$b" = "$asan" ] && echo asan || echo release )
+  [ -x "$b/wasmind" ] || { echo "run-tests: $b/wasmind is missing (build first)"; total_fail=$((total_fail+1)); continue; }
+  run "spec-$tag" "$b/wasmind" wast "$suite"/*.wast
+  for t in "$b"/tests/test_*; do
+    [ -x "$t" ] || continue
+    run "$(basename "$t")-$tag" "$t" "$root/tests"
+  done
+  if [ -x "$b/fuzz_replay" ] && [ -d "$root/fuzz/corpus" ]; then
+    run "fuzz-replay-$tag" "$b/fuzz_replay" "$root/fuzz/corpus"
+  fi
+done
+
+echo
+printf '%s\n' "${summary[@]}"
+echo "$total_pass passed, $total_fail failed, $total_skip skipped"
+[ "$total_fail" -eq 0 ]
