@@ -35,7 +35,7 @@ static wm_trap host_boom(wm_caller *c, void *env, const wm_val *a, wm_val *r)
 
 static wm_trap host_reenter(wm_caller *c, void *env, const wm_val *a, wm_val *r)
 {
-    wm_func *dbl = env;
+    wm_func *dbl = *(wm_func **)env;
     wm_error err;
     wm_status st = wm_func_call(wm_caller_store(c), dbl, a, 1, r, 1, &err);
     return st == WM_OK ? WM_TRAP_NONE : wm_caller_trap(c, WM_TRAP_HOST, "re-entrant call failed: %s", err.message);
@@ -77,7 +77,7 @@ static void test_malformed(void)
 
 static void test_api_module(const char *dir)
 {
-    char path[4096];
+    char path[4200];
     snprintf(path, sizeof path, "%s/data/api.wasm", dir);
     size_t len = 0;
     uint8_t *bytes = read_file(path, &len);
@@ -107,13 +107,12 @@ static void test_api_module(const char *dir)
     wm_func *dbl_slot[1] = { NULL };
     wm_linker_define(l, "env", "add3", (wm_extern){ WM_EXTERN_FUNC, { .func = wm_func_new(s, &add3_t, host_add3, NULL, NULL) } });
     wm_linker_define(l, "env", "boom", (wm_extern){ WM_EXTERN_FUNC, { .func = wm_func_new(s, &boom_t, host_boom, NULL, NULL) } });
-    wm_func *re = wm_func_new(s, &re_t, host_reenter, NULL, NULL);
+    wm_func *re = wm_func_new(s, &re_t, host_reenter, dbl_slot, NULL);
     wm_linker_define(l, "env", "reenter", (wm_extern){ WM_EXTERN_FUNC, { .func = re } });
     in = wm_linker_instantiate(l, m, &err);
     CHECK(in != NULL, "instantiate: %s", err.message);
     if (!in) goto out;
     dbl_slot[0] = export_func(in, "double");
-    re->env = dbl_slot[0];   /* test-only shortcut: the test owns both objects */
 
     int32_t r = 0;
     CHECK(call1(s, in, "call_add3", 5, &r, &err) == WM_OK && r == 115, "add3 -> %d (%s)", r, err.message);

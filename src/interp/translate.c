@@ -1,0 +1,1605 @@
+/* translate.c — validates a function body (the spec's validation algorithm, Wasm 2.0 incl.
+ * SIMD, bulk memory and reference types) and, in the same single pass, emits the interpreter
+ * IR of ir.h.
+ *
+ * STRUCTURE
+ *   decode_instr()   reads one instruction and its immediates, checking everything that makes a
+ *                    body *malformed* (LEB encodings, illegal opcodes, zero bytes, reference
+ *                    types, else/end placement). It also tracks the block nesting on its own, so
+ *                    that after a validation error the rest of the body can still be decoded: the
+ *                    reference interpreter decodes the whole body before validating, so a
+ *                    malformed instruction later in the body must win over an earlier
+ *                    validation error.
+ *   validate_emit()  applies the validation algorithm (operand-type stack with Unknown, control
+ *                    frames) to one decoded instruction and emits its IR.
+ *
+ * SLOTS
+ *   Every operand stack entry records its canonical cell (static height) and the slot where its
+ *   value currently lives. An operation reads its operands from their slots and writes its result
+ *   to the canonical slot stack_base + cell. local.get does not copy: it pushes an entry whose slot
+ *   is the local's slot (a "pending" local reference). Pending entries are materialised (copied
+ *   to their canonical slot) whenever that could be observed: before a local.set/tee of that
+ *   local, at block boundaries (block/loop/if/else/end), for call arguments, and before returns.
+ *
+ * DEAD CODE
+ *   Code after br/br_table/return/unreachable (a frame's "unreachable" flag) and whole frames
+ *   opened there ("dead" frames) are validated but not emitted.
+ */
+#include "ir.h"
+#include "../wasm/module.h"
+#include "../wasm/leb.h"
+#include "opcodes_table.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Implementation limits (valid but absurd functions are refused with WM_ERR_RESOURCE). */
+#define WM_TR_MAX_FRAME_CELLS (1u << 24)   /* params + locals + operand stack, in cells */
+#define WM_TR_MAX_CODE_WORDS  (1u << 26)   /* IR words per function */
+
+#define T_UNKNOWN 0u   /* polymorphic stack entry */
+#define NO_PATCH UINT32_MAX
+
+#ifndef WM_TR_ELIDE_LOCAL_GET
+#define WM_TR_ELIDE_LOCAL_GET 1
+#endif
+
+enum { K_FUNC, K_BLOCK, K_LOOP, K_IF, K_ELSE };
+enum { N_BLOCK, N_IF, N_ELSE };   /* decoder nesting kinds */
+
+typedef struct sval {
+    uint8_t type;
+    uint32_t cell;   /* canonical cell height (relative to stack_base) */
+    uint32_t slot;   /* where the value lives now (stack_base + cell, or a local's slot) */
+} sval;
+
+typedef struct ctrl {
+    uint8_t kind;
+    bool unreachable;     /* spec: rest of the frame is stack-polymorphic */
+    bool dead;            /* frame opened in unreachable code: nothing is emitted */
+    uint32_t nparams, nresults;
+    const uint8_t *params, *results;
+    uint32_t height;      /* vals height at entry, below the params */
+    uint32_t base_cell;   /* cell height at entry */
+    uint32_t start_pc;    /* loops: branch target */
+    uint32_t patch;       /* chain of forward target words to patch with the end pc */
+    uint32_t else_patch;  /* if: target word of the BR_UNLESS that skips the then-arm */
+} ctrl;
+
+typedef struct instr {
+    uint32_t op;      /* 0x00-0xff, 0x100+n (0xFC n), 0x200+n (0xFD n) */
+    uint32_t pos;     /* body-relative offset of the first opcode byte */
+    uint32_t a, b;    /* indices, memarg align, counts */
+    uint32_t off;     /* memarg offset */
+    uint32_t lane;
+    uint8_t bt_kind;  /* 0 empty, 1 single valtype (a), 2 type index (bti) */
+    int64_t bti;
+    uint64_t imm;
+    uint8_t v[16];
+} instr;
+
+typedef struct tr {
+    wm_module *m;
+    wm_funcdef *fd;
+    uint32_t funcidx;
+    wm_error *err;
+    /* body */
+    const uint8_t *p;
+    uint32_t len, pos;
+    bool done;            /* the function's final end was decoded */
+    /* memory.init/data.drop without a data count section: malformed, but reported only if the
+     * body is otherwise valid (the testsuite's text modules expect the validation errors) */
+    bool need_datacount;
+    uint32_t datacount_pos;
+    /* decoder nesting */
+    uint8_t *nest;
+    uint32_t nnest, capnest;
+    /* validation */
+    sval *vals;
+    uint32_t nvals, capvals;
+    ctrl *ctrls;
+    uint32_t nctrl, capctrl;
+    uint32_t nparams;
+    const uint8_t *params;
+    const wm_type *ftype;
+    uint32_t nlocals_total;
+    uint32_t *local_slot;
+    uint32_t stack_base;
+    uint32_t max_cells;
+    uint32_t npending;    /* entries whose slot is a local's slot (elided local.get) */
+    /* emission */
+    uint32_t *ops, *srcoff;
+    uint32_t nops, capops;
+    uint32_t cur_off;     /* module offset of the current instruction, for src_offsets */
+    /* scratch */
+    uint32_t *targets;
+    uint32_t captargets;
+    uint32_t *stubs;      /* per control depth, for br_table stubs */
+    uint32_t capstubs;
+    /* state */
+    const instr *cur;
+    bool failed;          /* a validation error is recorded in *err; keep decoding only */
+    bool fatal;           /* resource error: stop at once */
+} tr;
+
+static const uint8_t vt_bytes[] = { WM_I32, WM_I64, WM_F32, WM_F64, WM_V128, WM_FUNCREF, WM_EXTERNREF };
+
+static const uint8_t *vt_ptr(uint8_t t)
+{
+    for (unsigned i = 0; i < sizeof vt_bytes; i++)
+        if (vt_bytes[i] == t) return &vt_bytes[i];
+    return NULL;
+}
+
+static inline uint32_t cellsof(uint8_t t) { return t == WM_V128 ? 2u : 1u; }
+static inline bool is_ref(uint8_t t) { return t == WM_FUNCREF || t == WM_EXTERNREF; }
+
+static const char *tname(uint8_t t)
+{
+    switch (t) {
+    case WM_I32: return "i32";
+    case WM_I64: return "i64";
+    case WM_F32: return "f32";
+    case WM_F64: return "f64";
+    case WM_V128: return "v128";
+    case WM_FUNCREF: return "funcref";
+    case WM_EXTERNREF: return "externref";
+    default: return "unknown";
+    }
+}
+
+static const char *opname(uint32_t op)
+{
+    const char *n = NULL;
+    if (op < 0x100) n = wm_opname_1[op];
+    else if (op < 0x100 + 18) n = wm_opname_fc[op - 0x100];
+    else if (op >= 0x200 && op < 0x300) n = wm_opname_fd[op - 0x200];
+    return n ? n : "instruction";
+}
+
+/* ---- errors ------------------------------------------------------------------------------ */
+
+static bool fail_at(tr *t, wm_status st, uint32_t bodypos, const char *fmt, va_list ap)
+{
+    char buf[400];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    return wm_fail(t->err, st, t->fd->body_offset + bodypos, "%s (at function %u)", buf, t->funcidx);
+}
+
+/* Malformed: always overrides a recorded validation error. */
+static bool merr(tr *t, uint32_t bodypos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static bool merr(tr *t, uint32_t bodypos, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fail_at(t, WM_ERR_MALFORMED, bodypos, fmt, ap);
+    va_end(ap);
+    t->fatal = true;
+    return false;
+}
+
+/* Invalid: the first one is kept. */
+static bool verr(tr *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool verr(tr *t, const char *fmt, ...)
+{
+    if (t->failed || t->fatal) return false;
+    va_list ap;
+    va_start(ap, fmt);
+    fail_at(t, WM_ERR_INVALID, t->cur ? t->cur->pos : t->pos, fmt, ap);
+    va_end(ap);
+    t->failed = true;
+    return false;
+}
+
+static bool rerr(tr *t, const char *msg)
+{
+    if (!t->fatal) {
+        wm_fail(t->err, WM_ERR_RESOURCE, t->fd->body_offset + (t->cur ? t->cur->pos : 0),
+                "%s (at function %u)", msg, t->funcidx);
+    }
+    t->fatal = true;
+    return false;
+}
+
+static bool grow(tr *t, void **arr, uint32_t *cap, uint32_t need, size_t elem)
+{
+    if (need <= *cap) return true;
+    uint64_t nc = *cap ? (uint64_t)*cap * 2 : 16;
+    while (nc < need) nc *= 2;
+    if (nc > UINT32_MAX / 2 || nc * elem > (uint64_t)SIZE_MAX / 2) return rerr(t, "out of memory");
+    void *p = realloc(*arr, (size_t)nc * elem);
+    if (!p) return rerr(t, "out of memory");
+    *arr = p;
+    *cap = (uint32_t)nc;
+    return true;
+}
+
+/* ---- decoding ------------------------------------------------------------------------------ */
+
+static bool eof_err(tr *t)
+{
+    return merr(t, t->len, "unexpected end of section or function");
+}
+
+static bool rd_byte(tr *t, uint8_t *b)
+{
+    if (t->pos >= t->len) return eof_err(t);
+    *b = t->p[t->pos++];
+    return true;
+}
+
+static bool leb_fail(tr *t, wm_leb_status st, size_t used)
+{
+    if (st == WM_LEB_EOF) return eof_err(t);
+    return merr(t, t->pos + (uint32_t)used, "%s", wm_leb_message(st));
+}
+
+static bool rd_u32(tr *t, uint32_t *v)
+{
+    size_t used = 0;
+    wm_leb_status st = wm_leb_u32(t->p + t->pos, t->len - t->pos, v, &used);
+    if (st != WM_LEB_OK) return leb_fail(t, st, used);
+    t->pos += (uint32_t)used;
+    return true;
+}
+
+static bool rd_sleb(tr *t, unsigned bits, uint64_t *v)
+{
+    size_t used = 0;
+    wm_leb_status st = wm_leb_read(t->p + t->pos, t->len - t->pos, bits, 1, v, &used);
+    if (st != WM_LEB_OK) return leb_fail(t, st, used);
+    t->pos += (uint32_t)used;
+    return true;
+}
+
+static bool rd_bytes(tr *t, uint8_t *out, uint32_t n)
+{
+    if (t->len - t->pos < n) return eof_err(t);
+    memcpy(out, t->p + t->pos, n);
+    t->pos += n;
+    return true;
+}
+
+static bool rd_zero(tr *t)
+{
+    uint32_t at = t->pos;
+    uint8_t b = 0;
+    if (!rd_byte(t, &b)) return false;
+    if (b != 0) return merr(t, at, "zero byte expected");
+    return true;
+}
+
+/* Value type: one byte (the reference interpreter reads it as an s7). */
+static bool rd_valtype(tr *t, uint8_t *vt)
+{
+    uint32_t at = t->pos;
+    uint8_t b = 0;
+    if (!rd_byte(t, &b)) return false;
+    if (b & 0x80) return merr(t, at + 1, "integer representation too long");
+    switch (b) {
+    case WM_I32: case WM_I64: case WM_F32: case WM_F64: case WM_V128:
+    case WM_FUNCREF: case WM_EXTERNREF:
+        *vt = b;
+        return true;
+    default:
+        break;
+    }
+    if (b >= 0x7c) return merr(t, at, "malformed number type");
+    if (b >= 0x71) return merr(t, at, "malformed vector type");
+    return merr(t, at, "malformed reference type");
+}
+
+static bool rd_reftype(tr *t, uint8_t *rt)
+{
+    uint32_t at = t->pos;
+    uint8_t b = 0;
+    if (!rd_byte(t, &b)) return false;
+    if (b & 0x80) return merr(t, at + 1, "integer representation too long");
+    if (b != WM_FUNCREF && b != WM_EXTERNREF) return merr(t, at, "malformed reference type");
+    *rt = b;
+    return true;
+}
+
+static bool rd_memarg(tr *t, instr *in)
+{
+    return rd_u32(t, &in->a) && rd_u32(t, &in->off);
+}
+
+static bool nest_push(tr *t, uint8_t k)
+{
+    if (!grow(t, (void **)&t->nest, &t->capnest, t->nnest + 1, 1)) return false;
+    t->nest[t->nnest++] = k;
+    return true;
+}
+
+/* SIMD opcode classes. */
+enum {
+    S_BAD, S_LOAD, S_STORE, S_CONST, S_SHUFFLE, S_SPLAT, S_EXTRACT, S_REPLACE, S_LOAD_LANE,
+    S_STORE_LANE, S_UNARY, S_BINARY, S_TERNARY, S_TEST, S_SHIFT
+};
+
+typedef struct simd_info {
+    uint8_t cls;
+    uint8_t align;   /* natural alignment (log2) for memory ops */
+    uint8_t lanes;   /* lane count for lane ops */
+    uint8_t st;      /* scalar type for splat/extract/replace */
+} simd_info;
+
+static simd_info simd_classify(uint32_t n)
+{
+    simd_info s = { S_BAD, 0, 0, 0 };
+    if (n > 0xff) return s;
+    switch (n) {
+    case 0x00: s.cls = S_LOAD; s.align = 4; return s;
+    case 0x01: case 0x02: case 0x03: case 0x04: case 0x05: case 0x06:
+        s.cls = S_LOAD; s.align = 3; return s;
+    case 0x07: s.cls = S_LOAD; s.align = 0; return s;
+    case 0x08: s.cls = S_LOAD; s.align = 1; return s;
+    case 0x09: s.cls = S_LOAD; s.align = 2; return s;
+    case 0x0a: s.cls = S_LOAD; s.align = 3; return s;
+    case 0x0b: s.cls = S_STORE; s.align = 4; return s;
+    case 0x0c: s.cls = S_CONST; return s;
+    case 0x0d: s.cls = S_SHUFFLE; return s;
+    case 0x0f: case 0x10: case 0x11: s.cls = S_SPLAT; s.st = WM_I32; return s;
+    case 0x12: s.cls = S_SPLAT; s.st = WM_I64; return s;
+    case 0x13: s.cls = S_SPLAT; s.st = WM_F32; return s;
+    case 0x14: s.cls = S_SPLAT; s.st = WM_F64; return s;
+    case 0x15: case 0x16: s.cls = S_EXTRACT; s.lanes = 16; s.st = WM_I32; return s;
+    case 0x17: s.cls = S_REPLACE; s.lanes = 16; s.st = WM_I32; return s;
+    case 0x18: case 0x19: s.cls = S_EXTRACT; s.lanes = 8; s.st = WM_I32; return s;
+    case 0x1a: s.cls = S_REPLACE; s.lanes = 8; s.st = WM_I32; return s;
+    case 0x1b: s.cls = S_EXTRACT; s.lanes = 4; s.st = WM_I32; return s;
+    case 0x1c: s.cls = S_REPLACE; s.lanes = 4; s.st = WM_I32; return s;
+    case 0x1d: s.cls = S_EXTRACT; s.lanes = 2; s.st = WM_I64; return s;
+    case 0x1e: s.cls = S_REPLACE; s.lanes = 2; s.st = WM_I64; return s;
+    case 0x1f: s.cls = S_EXTRACT; s.lanes = 4; s.st = WM_F32; return s;
+    case 0x20: s.cls = S_REPLACE; s.lanes = 4; s.st = WM_F32; return s;
+    case 0x21: s.cls = S_EXTRACT; s.lanes = 2; s.st = WM_F64; return s;
+    case 0x22: s.cls = S_REPLACE; s.lanes = 2; s.st = WM_F64; return s;
+    case 0x52: s.cls = S_TERNARY; return s;
+    case 0x54: case 0x55: case 0x56: case 0x57:
+        s.cls = S_LOAD_LANE; s.align = (uint8_t)(n - 0x54); s.lanes = (uint8_t)(16u >> (n - 0x54));
+        return s;
+    case 0x58: case 0x59: case 0x5a: case 0x5b:
+        s.cls = S_STORE_LANE; s.align = (uint8_t)(n - 0x58); s.lanes = (uint8_t)(16u >> (n - 0x58));
+        return s;
+    case 0x5c: s.cls = S_LOAD; s.align = 2; return s;
+    case 0x5d: s.cls = S_LOAD; s.align = 3; return s;
+    case 0x53: case 0x63: case 0x64: case 0x83: case 0x84: case 0xa3: case 0xa4: case 0xc3: case 0xc4:
+        s.cls = S_TEST; return s;
+    case 0x6b: case 0x6c: case 0x6d: case 0x8b: case 0x8c: case 0x8d:
+    case 0xab: case 0xac: case 0xad: case 0xcb: case 0xcc: case 0xcd:
+        s.cls = S_SHIFT; return s;
+    case 0x4d: case 0x5e: case 0x5f: case 0x60: case 0x61: case 0x62:
+    case 0x67: case 0x68: case 0x69: case 0x6a: case 0x74: case 0x75: case 0x7a:
+    case 0x7c: case 0x7d: case 0x7e: case 0x7f: case 0x80: case 0x81:
+    case 0x87: case 0x88: case 0x89: case 0x8a: case 0x94: case 0xa0: case 0xa1:
+    case 0xa7: case 0xa8: case 0xa9: case 0xaa: case 0xc0: case 0xc1:
+    case 0xc7: case 0xc8: case 0xc9: case 0xca: case 0xe0: case 0xe1: case 0xe3:
+    case 0xec: case 0xed: case 0xef:
+    case 0xf8: case 0xf9: case 0xfa: case 0xfb: case 0xfc: case 0xfd: case 0xfe: case 0xff:
+        s.cls = S_UNARY; return s;
+    case 0x9a: case 0xa2: case 0xa5: case 0xa6: case 0xaf: case 0xb0: case 0xb2: case 0xb3:
+    case 0xb4: case 0xbb: case 0xc2: case 0xc5: case 0xc6: case 0xcf: case 0xd0: case 0xd2:
+    case 0xd3: case 0xd4: case 0xe2: case 0xee:
+        return s;
+    default:
+        break;
+    }
+    /* Everything else in 0x0e, 0x23-0xff is a v128 x v128 -> v128 operation. */
+    if (n == 0x0e || n >= 0x23) s.cls = S_BINARY;
+    return s;
+}
+
+/* Reached the end of the body at an instruction boundary with blocks still open. The reference
+ * interpreter would keep reading the following bytes: if there are any it reports the missing
+ * END, otherwise the end of input. */
+static bool body_exhausted(tr *t)
+{
+    size_t after = (size_t)t->fd->body_offset + t->len;
+    if (t->m->bytes && after < t->m->len) return merr(t, t->len, "END opcode expected");
+    return eof_err(t);
+}
+
+static bool decode_instr(tr *t, instr *in)
+{
+    in->pos = t->pos;
+    in->a = in->b = in->off = in->lane = 0;
+    in->bt_kind = 0;
+    in->bti = 0;
+    in->imm = 0;
+    if (t->pos >= t->len) return body_exhausted(t);
+    uint8_t b = t->p[t->pos++];
+    in->op = b;
+    switch (b) {
+    case 0x00: case 0x01: case 0x0f: case 0x1a: case 0x1b: case 0xd1:
+        return true;
+    case 0x02: case 0x03: case 0x04: {
+        uint32_t at = t->pos;
+        if (t->pos >= t->len) return eof_err(t);
+        uint8_t c = t->p[t->pos];
+        if (c == 0x40) {
+            t->pos++;
+            in->bt_kind = 0;
+        } else if ((c & 0xc0) == 0x40) {
+            uint8_t vt = 0;
+            if (!rd_valtype(t, &vt)) return false;
+            in->bt_kind = 1;
+            in->a = vt;
+        } else {
+            uint64_t v;
+            if (!rd_sleb(t, 33, &v)) return false;
+            in->bt_kind = 2;
+            in->bti = (int64_t)v;
+        }
+        (void)at;
+        return nest_push(t, b == 0x04 ? N_IF : N_BLOCK);
+    }
+    case 0x05:
+        if (t->nnest == 0 || t->nest[t->nnest - 1] != N_IF)
+            return merr(t, in->pos, "END opcode expected");
+        t->nest[t->nnest - 1] = N_ELSE;
+        return true;
+    case 0x0b:
+        /* nnest >= 1 always: the loop stops after the function's final end */
+        t->nnest--;
+        if (t->nnest == 0) {
+            t->done = true;
+            if (t->pos != t->len) return merr(t, t->pos, "section size mismatch");
+        }
+        return true;
+    case 0x0c: case 0x0d: case 0x10: case 0x20: case 0x21: case 0x22: case 0x23: case 0x24:
+    case 0x25: case 0x26: case 0xd2:
+        return rd_u32(t, &in->a);
+    case 0x0e: {
+        uint32_t n;
+        if (!rd_u32(t, &n)) return false;
+        if (n > t->len - t->pos) return eof_err(t);   /* every target takes at least a byte */
+        if (!grow(t, (void **)&t->targets, &t->captargets, n + 1, sizeof(uint32_t))) return false;
+        for (uint32_t i = 0; i < n; i++)
+            if (!rd_u32(t, &t->targets[i])) return false;
+        if (!rd_u32(t, &in->b)) return false;
+        in->a = n;
+        return true;
+    }
+    case 0x11:
+        return rd_u32(t, &in->a) && rd_u32(t, &in->b);
+    case 0x1c: {
+        uint32_t n;
+        if (!rd_u32(t, &n)) return false;
+        if (n > t->len - t->pos) return eof_err(t);
+        in->b = n;
+        for (uint32_t i = 0; i < n; i++) {
+            uint8_t vt = 0;
+            if (!rd_valtype(t, &vt)) return false;
+            if (i == 0) in->a = vt;
+        }
+        return true;
+    }
+    case 0x3f: case 0x40:
+        return rd_zero(t);
+    case 0x41: {
+        uint64_t v;
+        if (!rd_sleb(t, 32, &v)) return false;
+        in->imm = (uint32_t)v;
+        return true;
+    }
+    case 0x42:
+        return rd_sleb(t, 64, &in->imm);
+    case 0x43: {
+        uint8_t x[4] = { 0 };
+        if (!rd_bytes(t, x, 4)) return false;
+        in->imm = (uint32_t)x[0] | (uint32_t)x[1] << 8 | (uint32_t)x[2] << 16 | (uint32_t)x[3] << 24;
+        return true;
+    }
+    case 0x44: {
+        uint8_t x[8] = { 0 };
+        if (!rd_bytes(t, x, 8)) return false;
+        in->imm = 0;
+        for (int i = 7; i >= 0; i--) in->imm = in->imm << 8 | x[i];
+        return true;
+    }
+    case 0xd0: {
+        uint8_t rt = 0;
+        if (!rd_reftype(t, &rt)) return false;
+        in->a = rt;
+        return true;
+    }
+    case 0xfc: {
+        uint32_t n;
+        if (!rd_u32(t, &n)) return false;
+        in->op = 0x100 + (n < 0x100 ? n : 0xff);
+        switch (n) {
+        case 0: case 1: case 2: case 3: case 4: case 5: case 6: case 7:
+            return true;
+        case 8:
+            if (!rd_u32(t, &in->a) || !rd_zero(t)) return false;
+            if (!t->m->has_datacount && !t->need_datacount) {
+                t->need_datacount = true;
+                t->datacount_pos = in->pos;
+            }
+            return true;
+        case 9:
+            if (!rd_u32(t, &in->a)) return false;
+            if (!t->m->has_datacount && !t->need_datacount) {
+                t->need_datacount = true;
+                t->datacount_pos = in->pos;
+            }
+            return true;
+        case 10:
+            return rd_zero(t) && rd_zero(t);
+        case 11:
+            return rd_zero(t);
+        case 12: case 14:
+            return rd_u32(t, &in->a) && rd_u32(t, &in->b);
+        case 13: case 15: case 16: case 17:
+            return rd_u32(t, &in->a);
+        default:
+            return merr(t, in->pos, "illegal opcode fc %02x", n);
+        }
+    }
+    case 0xfd: {
+        uint32_t n;
+        if (!rd_u32(t, &n)) return false;
+        simd_info si = simd_classify(n);
+        if (si.cls == S_BAD) return merr(t, in->pos, "illegal opcode fd %02x", n);
+        in->op = 0x200 + n;
+        switch (si.cls) {
+        case S_LOAD: case S_STORE:
+            return rd_memarg(t, in);
+        case S_LOAD_LANE: case S_STORE_LANE: {
+            uint8_t l = 0;
+            if (!rd_memarg(t, in) || !rd_byte(t, &l)) return false;
+            in->lane = l;
+            return true;
+        }
+        case S_CONST: case S_SHUFFLE:
+            return rd_bytes(t, in->v, 16);
+        case S_EXTRACT: case S_REPLACE: {
+            uint8_t l = 0;
+            if (!rd_byte(t, &l)) return false;
+            in->lane = l;
+            return true;
+        }
+        default:
+            return true;
+        }
+    }
+    default:
+        break;
+    }
+    if (b >= 0x28 && b <= 0x3e) return rd_memarg(t, in);
+    if (b >= 0x45 && b <= 0xc4) return true;
+    return merr(t, in->pos, "illegal opcode %02x", b);
+}
+
+/* ---- emission ------------------------------------------------------------------------------ */
+
+static inline ctrl *top_ctrl(tr *t) { return &t->ctrls[t->nctrl - 1]; }
+
+static inline bool live(tr *t)
+{
+    const ctrl *c = top_ctrl(t);
+    return !c->unreachable && !c->dead;
+}
+
+static void emit_words(tr *t, const uint32_t *w, uint32_t n)
+{
+    if (t->fatal) return;
+    if (t->nops + (uint64_t)n > WM_TR_MAX_CODE_WORDS) { rerr(t, "function too large to translate"); return; }
+    if (t->nops + n > t->capops) {
+        uint32_t cap = t->capops;
+        uint32_t cap2 = cap;
+        if (!grow(t, (void **)&t->ops, &cap, t->nops + n, sizeof(uint32_t))) return;
+        if (!grow(t, (void **)&t->srcoff, &cap2, cap, sizeof(uint32_t))) return;
+        t->capops = cap;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        t->ops[t->nops] = w[i];
+        t->srcoff[t->nops] = t->cur_off;
+        t->nops++;
+    }
+}
+
+#define EMIT(t, ...) \
+    emit_words((t), (const uint32_t[]){ __VA_ARGS__ }, \
+               (uint32_t)(sizeof((const uint32_t[]){ __VA_ARGS__ }) / sizeof(uint32_t)))
+
+static inline void patch_word(tr *t, uint32_t at, uint32_t v)
+{
+    if (at < t->nops) t->ops[at] = v;
+}
+
+static void emit_copy(tr *t, uint8_t type, uint32_t dst, uint32_t src)
+{
+    if (dst == src) return;
+    EMIT(t, type == WM_V128 ? (uint32_t)IR_COPY_V128 : (uint32_t)IR_COPY, dst, src);
+}
+
+/* Emits a target word for a branch to frame c (known for loops, patched at end otherwise). */
+static void emit_target(tr *t, ctrl *c)
+{
+    if (c->kind == K_LOOP) {
+        EMIT(t, c->start_pc);
+    } else {
+        uint32_t at = t->nops;
+        EMIT(t, c->patch);
+        if (!t->fatal) c->patch = at;
+    }
+}
+
+/* ---- operand stack --------------------------------------------------------------------------- */
+
+static inline uint32_t next_cell(const tr *t)
+{
+    if (t->nvals == 0) return 0;
+    const sval *v = &t->vals[t->nvals - 1];
+    return v->cell + cellsof(v->type);
+}
+
+static inline uint32_t next_slot(const tr *t) { return t->stack_base + next_cell(t); }
+
+static bool push(tr *t, uint8_t type, uint32_t *slot)
+{
+    if (t->nvals == t->capvals &&
+        !grow(t, (void **)&t->vals, &t->capvals, t->nvals + 1, sizeof(sval)))
+        return false;
+    uint32_t cell = next_cell(t);
+    uint32_t end = cell + cellsof(type);
+    if (end > t->max_cells) {
+        if ((uint64_t)t->stack_base + end > WM_TR_MAX_FRAME_CELLS)
+            return rerr(t, "function frame too large");
+        t->max_cells = end;
+    }
+    sval *v = &t->vals[t->nvals++];
+    v->type = type;
+    v->cell = cell;
+    v->slot = t->stack_base + cell;
+    if (slot) *slot = v->slot;
+    return true;
+}
+
+static bool push_vals(tr *t, const uint8_t *types, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (!push(t, types[i], NULL)) return false;
+    return true;
+}
+
+/* Pops one value; expect == T_UNKNOWN accepts anything. *got is T_UNKNOWN for a value popped
+ * from the polymorphic part of an unreachable frame. */
+static bool pop(tr *t, uint8_t expect, uint8_t *got, uint32_t *slot)
+{
+    ctrl *c = top_ctrl(t);
+    if (t->nvals == c->height) {
+        if (c->unreachable) {
+            if (got) *got = T_UNKNOWN;
+            if (slot) *slot = 0;
+            return true;
+        }
+        if (expect != T_UNKNOWN)
+            return verr(t, "type mismatch: %s expects %s but the stack is empty",
+                        opname(t->cur->op), tname(expect));
+        return verr(t, "type mismatch: %s expects an operand but the stack is empty",
+                    opname(t->cur->op));
+    }
+    sval *v = &t->vals[t->nvals - 1];
+    if (expect != T_UNKNOWN && v->type != expect && v->type != T_UNKNOWN)
+        return verr(t, "type mismatch: %s expects %s, got %s", opname(t->cur->op),
+                    tname(expect), tname(v->type));
+    t->nvals--;
+    if (v->slot < t->stack_base) t->npending--;
+    if (got) *got = v->type;
+    if (slot) *slot = v->slot;
+    return true;
+}
+
+static inline bool pop_t(tr *t, uint8_t expect, uint32_t *slot) { return pop(t, expect, NULL, slot); }
+
+static bool pop_vals(tr *t, const uint8_t *types, uint32_t n)
+{
+    for (uint32_t i = n; i-- > 0;)
+        if (!pop(t, types[i], NULL, NULL)) return false;
+    return true;
+}
+
+/* Copies a pending entry (i < nvals) to its canonical slot. */
+static void materialize_at(tr *t, uint32_t i)
+{
+    sval *v = &t->vals[i];
+    uint32_t canon = t->stack_base + v->cell;
+    if (v->slot == canon) return;
+    emit_copy(t, v->type, canon, v->slot);
+    v->slot = canon;
+    t->npending--;
+}
+
+/* For entries already popped (vals[from..from+n), at or above nvals): emits the copies of the
+ * pending ones to their canonical slots, without changing the entries. */
+static void emit_canonical(tr *t, uint32_t from, uint32_t n)
+{
+    for (uint32_t i = from; i < from + n; i++) {
+        const sval *v = &t->vals[i];
+        uint32_t canon = t->stack_base + v->cell;
+        if (v->slot != canon) emit_copy(t, v->type, canon, v->slot);
+    }
+}
+
+/* Materialises pending entries in vals[from..nvals). Emission is only possible in live code;
+ * in dead code pending entries are simply dropped to canonical (nothing runs there). */
+static void materialize_from(tr *t, uint32_t from)
+{
+    if (t->npending == 0) return;
+    for (uint32_t i = from; i < t->nvals && t->npending; i++)
+        if (t->vals[i].slot < t->stack_base) materialize_at(t, i);
+}
+
+static void materialize_all(tr *t) { materialize_from(t, 0); }
+
+static void materialize_local(tr *t, uint32_t lslot)
+{
+    if (t->npending == 0) return;
+    for (uint32_t i = 0; i < t->nvals && t->npending; i++)
+        if (t->vals[i].slot == lslot) materialize_at(t, i);
+}
+
+/* ---- control frames ------------------------------------------------------------------------------ */
+
+static bool push_ctrl(tr *t, uint8_t kind, uint32_t np, const uint8_t *p, uint32_t nr, const uint8_t *r)
+{
+    bool parent_live = t->nctrl == 0 || live(t);
+    if (!grow(t, (void **)&t->ctrls, &t->capctrl, t->nctrl + 1, sizeof(ctrl))) return false;
+    if (!grow(t, (void **)&t->stubs, &t->capstubs, t->nctrl + 1, sizeof(uint32_t))) return false;
+    t->stubs[t->nctrl] = NO_PATCH;
+    ctrl *c = &t->ctrls[t->nctrl++];
+    c->kind = kind;
+    c->unreachable = false;
+    c->dead = !parent_live;
+    c->nparams = np;
+    c->params = p;
+    c->nresults = nr;
+    c->results = r;
+    c->height = t->nvals;
+    c->base_cell = next_cell(t);
+    c->start_pc = t->nops;
+    c->patch = NO_PATCH;
+    c->else_patch = NO_PATCH;
+    return push_vals(t, p, np);
+}
+
+/* spec pop_ctrl's checks: the frame's results are on top and nothing else above its height */
+static bool check_frame_end(tr *t, ctrl *c)
+{
+    if (!pop_vals(t, c->results, c->nresults)) return false;
+    if (t->nvals != c->height)
+        return verr(t, "type mismatch: %u extra value(s) on the stack at the end of %s",
+                    t->nvals - c->height, c->kind == K_FUNC ? "the function" : "a block");
+    return true;
+}
+
+static void set_unreachable(tr *t)
+{
+    ctrl *c = top_ctrl(t);
+    while (t->nvals > c->height) {
+        if (t->vals[t->nvals - 1].slot < t->stack_base) t->npending--;
+        t->nvals--;
+    }
+    c->unreachable = true;
+}
+
+static inline void label_types(const ctrl *c, uint32_t *n, const uint8_t **types)
+{
+    if (c->kind == K_LOOP) { *n = c->nparams; *types = c->params; }
+    else { *n = c->nresults; *types = c->results; }
+}
+
+/* True when vals[from..from+n) are not already at the label's destination slots. */
+static bool needs_copies(tr *t, const ctrl *c, uint32_t from, uint32_t n)
+{
+    uint32_t d = c->kind == K_FUNC ? 0 : t->stack_base + c->base_cell;
+    for (uint32_t i = 0; i < n; i++) {
+        const sval *v = &t->vals[from + i];
+        if (v->slot != d) return true;
+        d += cellsof(v->type);
+    }
+    return false;
+}
+
+/* Copies vals[from..from+n) to dst0.. (ascending order: safe since every destination is at or
+ * below its source, or in the operand area while the source is a local). */
+static void emit_copies_to(tr *t, uint32_t from, uint32_t n, uint32_t dst0)
+{
+    uint32_t d = dst0;
+    for (uint32_t i = 0; i < n; i++) {
+        const sval *v = &t->vals[from + i];
+        emit_copy(t, v->type, d, v->slot);
+        d += cellsof(v->type);
+    }
+}
+
+/* Return sequence: results vals[from..from+n) to fp[0..], then IR_RETURN. Pending local
+ * references are copied to their canonical slots first (fp[0..] overlaps the locals). */
+static void emit_return_from(tr *t, uint32_t from, uint32_t n)
+{
+    bool pending = false;
+    for (uint32_t i = from; i < from + n; i++)
+        if (t->vals[i].slot < t->stack_base) pending = true;
+    if (!pending) {
+        emit_copies_to(t, from, n, 0);
+    } else {
+        emit_canonical(t, from, n);
+        uint32_t d = 0;
+        for (uint32_t i = from; i < from + n; i++) {
+            const sval *v = &t->vals[i];
+            emit_copy(t, v->type, d, t->stack_base + v->cell);
+            d += cellsof(v->type);
+        }
+    }
+    EMIT(t, IR_RETURN);
+}
+
+/* Unconditional branch to frame c carrying vals[from..from+n). */
+static void emit_branch(tr *t, ctrl *c, uint32_t from, uint32_t n)
+{
+    if (c->kind == K_FUNC) {
+        emit_return_from(t, from, n);
+        return;
+    }
+    emit_copies_to(t, from, n, t->stack_base + c->base_cell);
+    EMIT(t, IR_BR);
+    emit_target(t, c);
+}
+
+/* ---- blocks ---------------------------------------------------------------------------------- */
+
+static bool block_type(tr *t, const instr *in, uint32_t *np, const uint8_t **p, uint32_t *nr,
+                       const uint8_t **r)
+{
+    *np = *nr = 0;
+    *p = *r = NULL;
+    if (in->bt_kind == 1) {
+        *nr = 1;
+        *r = vt_ptr((uint8_t)in->a);
+    } else if (in->bt_kind == 2) {
+        if (in->bti < 0 || (uint64_t)in->bti >= t->m->ntypes)
+            return verr(t, "unknown type %lld", (long long)in->bti);
+        const wm_type *ty = &t->m->types[in->bti];
+        *np = ty->nparams;
+        *p = ty->params;
+        *nr = ty->nresults;
+        *r = ty->results;
+    }
+    return true;
+}
+
+static bool check_memory(tr *t, uint32_t idx)
+{
+    if (idx >= t->m->nmems) return verr(t, "unknown memory %u", idx);
+    return true;
+}
+
+static bool check_memarg(tr *t, const instr *in, uint32_t natural)
+{
+    if (!check_memory(t, 0)) return false;
+    if (in->a > natural)
+        return verr(t, "alignment must not be larger than natural: %s alignment 2^%u > %u",
+                    opname(in->op), in->a, 1u << natural);
+    return true;
+}
+
+static bool check_table(tr *t, uint32_t idx)
+{
+    if (idx >= t->m->ntables) return verr(t, "unknown table %u", idx);
+    return true;
+}
+
+static bool check_elem(tr *t, uint32_t idx)
+{
+    if (idx >= t->m->nelems) return verr(t, "unknown elem segment %u", idx);
+    return true;
+}
+
+static bool check_data(tr *t, uint32_t idx)
+{
+    uint32_t n = t->m->has_datacount ? t->m->datacount : t->m->ndatas;
+    if (idx >= n) return verr(t, "unknown data segment %u", idx);
+    return true;
+}
+
+static bool check_lane(tr *t, const instr *in, uint32_t lanes)
+{
+    if (in->lane >= lanes)
+        return verr(t, "invalid lane index: %s lane %u >= %u", opname(in->op), in->lane, lanes);
+    return true;
+}
+
+/* ---- numeric signatures ------------------------------------------------------------------------------ */
+
+/* Returns 1 (unary) or 2 (binary) and the types, or 0 if op is not a plain numeric op. */
+static int num_sig(uint32_t op, uint8_t *in, uint8_t *out)
+{
+    const uint8_t I = WM_I32, L = WM_I64, F = WM_F32, D = WM_F64;
+    if (op == 0x45) { *in = I; *out = I; return 1; }
+    if (op >= 0x46 && op <= 0x4f) { *in = I; *out = I; return 2; }
+    if (op == 0x50) { *in = L; *out = I; return 1; }
+    if (op >= 0x51 && op <= 0x5a) { *in = L; *out = I; return 2; }
+    if (op >= 0x5b && op <= 0x60) { *in = F; *out = I; return 2; }
+    if (op >= 0x61 && op <= 0x66) { *in = D; *out = I; return 2; }
+    if (op >= 0x67 && op <= 0x69) { *in = I; *out = I; return 1; }
+    if (op >= 0x6a && op <= 0x78) { *in = I; *out = I; return 2; }
+    if (op >= 0x79 && op <= 0x7b) { *in = L; *out = L; return 1; }
+    if (op >= 0x7c && op <= 0x8a) { *in = L; *out = L; return 2; }
+    if (op >= 0x8b && op <= 0x91) { *in = F; *out = F; return 1; }
+    if (op >= 0x92 && op <= 0x98) { *in = F; *out = F; return 2; }
+    if (op >= 0x99 && op <= 0x9f) { *in = D; *out = D; return 1; }
+    if (op >= 0xa0 && op <= 0xa6) { *in = D; *out = D; return 2; }
+    static const uint8_t conv[][2] = {
+        /* a7 */ { 0x7e, 0x7f }, { 0x7d, 0x7f }, { 0x7d, 0x7f }, { 0x7c, 0x7f }, { 0x7c, 0x7f },
+        /* ac */ { 0x7f, 0x7e }, { 0x7f, 0x7e }, { 0x7d, 0x7e }, { 0x7d, 0x7e }, { 0x7c, 0x7e },
+        /* b1 */ { 0x7c, 0x7e }, { 0x7f, 0x7d }, { 0x7f, 0x7d }, { 0x7e, 0x7d }, { 0x7e, 0x7d },
+        /* b6 */ { 0x7c, 0x7d }, { 0x7f, 0x7c }, { 0x7f, 0x7c }, { 0x7e, 0x7c }, { 0x7e, 0x7c },
+        /* bb */ { 0x7d, 0x7c }, { 0x7d, 0x7f }, { 0x7c, 0x7e }, { 0x7f, 0x7d }, { 0x7e, 0x7c },
+        /* c0 */ { 0x7f, 0x7f }, { 0x7f, 0x7f }, { 0x7e, 0x7e }, { 0x7e, 0x7e }, { 0x7e, 0x7e },
+    };
+    if (op >= 0xa7 && op <= 0xc4) { *in = conv[op - 0xa7][0]; *out = conv[op - 0xa7][1]; return 1; }
+    if (op >= 0x100 && op <= 0x107) {
+        static const uint8_t sat[8][2] = {
+            { 0x7d, 0x7f }, { 0x7d, 0x7f }, { 0x7c, 0x7f }, { 0x7c, 0x7f },
+            { 0x7d, 0x7e }, { 0x7d, 0x7e }, { 0x7c, 0x7e }, { 0x7c, 0x7e },
+        };
+        *in = sat[op - 0x100][0];
+        *out = sat[op - 0x100][1];
+        return 1;
+    }
+    return 0;
+}
+
+static const struct { uint8_t type, align; } mem_sig[] = {
+    /* 0x28 */ { WM_I32, 2 }, { WM_I64, 3 }, { WM_F32, 2 }, { WM_F64, 3 },
+    /* 0x2c */ { WM_I32, 0 }, { WM_I32, 0 }, { WM_I32, 1 }, { WM_I32, 1 },
+    /* 0x30 */ { WM_I64, 0 }, { WM_I64, 0 }, { WM_I64, 1 }, { WM_I64, 1 }, { WM_I64, 2 }, { WM_I64, 2 },
+    /* 0x36 */ { WM_I32, 2 }, { WM_I64, 3 }, { WM_F32, 2 }, { WM_F64, 3 },
+    /* 0x3a */ { WM_I32, 0 }, { WM_I32, 1 }, { WM_I64, 0 }, { WM_I64, 1 }, { WM_I64, 2 },
+};
+
+/* ---- one instruction ---------------------------------------------------------------------------- */
+
+static bool op_branch_table(tr *t, const instr *in)
+{
+    uint32_t idx_slot;
+    if (!pop_t(t, WM_I32, &idx_slot)) return false;
+    uint32_t count = in->a, def = in->b;
+    if (def >= t->nctrl) return verr(t, "unknown label %u", def);
+    uint32_t arity;
+    const uint8_t *dtypes;
+    label_types(&t->ctrls[t->nctrl - 1 - def], &arity, &dtypes);
+    bool was_live = live(t);
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t d = t->targets[i];
+        if (d >= t->nctrl) return verr(t, "unknown label %u", d);
+        uint32_t n;
+        const uint8_t *types;
+        label_types(&t->ctrls[t->nctrl - 1 - d], &n, &types);
+        if (n != arity)
+            return verr(t, "type mismatch: br_table targets have different arities (%u and %u)", n, arity);
+        /* push_vals(pop_vals(label_types)): check in place; popped values are kept */
+        uint32_t save = t->nvals, save_pending = t->npending;
+        uint8_t got[1];
+        for (uint32_t k = n; k-- > 0;) {
+            if (!pop(t, types[k], got, NULL)) return false;
+        }
+        t->nvals = save;   /* entries (with their slots) are still there; unknowns stay unknown */
+        t->npending = save_pending;
+        ctrl *c = top_ctrl(t);
+        if (c->unreachable && t->nvals - c->height < n) {
+            /* polymorphic: the missing values were popped as Unknown; nothing to restore */
+        }
+    }
+    if (!pop_vals(t, dtypes, arity)) return false;
+    uint32_t from = t->nvals;
+    if (was_live) {
+        /* carried values are vals[from .. from+arity) (still in the array) */
+        uint32_t tab = t->nops;
+        EMIT(t, IR_BR_TABLE, idx_slot, count);
+        for (uint32_t i = 0; i <= count && !t->fatal; i++) EMIT(t, 0);
+        if (t->fatal) return false;
+        /* restore the carried entries' accounting while we emit */
+        for (uint32_t i = 0; i <= count; i++) {
+            uint32_t d = i < count ? t->targets[i] : def;
+            ctrl *c = &t->ctrls[t->nctrl - 1 - d];
+            uint32_t w = tab + 3 + i;
+            if (c->kind != K_FUNC && !needs_copies(t, c, from, arity)) {
+                if (c->kind == K_LOOP) {
+                    patch_word(t, w, c->start_pc);
+                } else {
+                    patch_word(t, w, c->patch);
+                    c->patch = w;
+                }
+            } else {
+                uint32_t si = t->nctrl - 1 - d;
+                if (t->stubs[si] == NO_PATCH) {
+                    t->stubs[si] = t->nops;
+                    emit_branch(t, c, from, arity);
+                    if (t->fatal) return false;
+                }
+                patch_word(t, w, t->stubs[si]);
+            }
+        }
+        for (uint32_t i = 0; i <= count; i++) {
+            uint32_t d = i < count ? t->targets[i] : def;
+            t->stubs[t->nctrl - 1 - d] = NO_PATCH;
+        }
+    }
+    set_unreachable(t);
+    return true;
+}
+
+static bool op_call(tr *t, const wm_type *ft, const instr *in, bool indirect, uint32_t idx_slot)
+{
+    if (!pop_vals(t, ft->params, ft->nparams)) return false;
+    uint32_t from = t->nvals;
+    uint32_t base = next_slot(t);
+    if (live(t)) {
+        /* arguments must sit in consecutive canonical slots */
+        emit_canonical(t, from, ft->nparams);
+        if (indirect) EMIT(t, IR_CALL_INDIRECT, in->a, in->b, base, idx_slot);
+        else EMIT(t, IR_CALL, in->a, base);
+    }
+    return push_vals(t, ft->results, ft->nresults);
+}
+
+static uint8_t local_type(const tr *t, uint32_t x)
+{
+    return x < t->nparams ? t->params[x] : t->fd->local_types[x - t->nparams];
+}
+
+static bool op_simd(tr *t, const instr *in)
+{
+    uint32_t n = in->op - 0x200;
+    simd_info si = simd_classify(n);
+    uint32_t a = 0, b = 0, c = 0, dst = 0;
+    bool lv = live(t);
+    switch (si.cls) {
+    case S_LOAD:
+        if (!check_memarg(t, in, si.align) || !pop_t(t, WM_I32, &a) || !push(t, WM_V128, &dst)) return false;
+        if (lv) EMIT(t, in->op, dst, a, in->off);
+        return true;
+    case S_STORE:
+        if (!check_memarg(t, in, si.align) || !pop_t(t, WM_V128, &b) || !pop_t(t, WM_I32, &a)) return false;
+        if (lv) EMIT(t, in->op, a, b, in->off);
+        return true;
+    case S_LOAD_LANE:
+        if (!check_memarg(t, in, si.align) || !check_lane(t, in, si.lanes)) return false;
+        if (!pop_t(t, WM_V128, &b) || !pop_t(t, WM_I32, &a) || !push(t, WM_V128, &dst)) return false;
+        if (lv) EMIT(t, in->op, dst, a, b, in->off, in->lane);
+        return true;
+    case S_STORE_LANE:
+        if (!check_memarg(t, in, si.align) || !check_lane(t, in, si.lanes)) return false;
+        if (!pop_t(t, WM_V128, &b) || !pop_t(t, WM_I32, &a)) return false;
+        if (lv) EMIT(t, in->op, a, b, in->off, in->lane);
+        return true;
+    case S_CONST: {
+        if (!push(t, WM_V128, &dst)) return false;
+        uint32_t w[4];
+        for (int i = 0; i < 4; i++)
+            w[i] = (uint32_t)in->v[4 * i] | (uint32_t)in->v[4 * i + 1] << 8 |
+                   (uint32_t)in->v[4 * i + 2] << 16 | (uint32_t)in->v[4 * i + 3] << 24;
+        if (lv) EMIT(t, in->op, dst, w[0], w[1], w[2], w[3]);
+        return true;
+    }
+    case S_SHUFFLE: {
+        for (int i = 0; i < 16; i++)
+            if (in->v[i] >= 32)
+                return verr(t, "invalid lane index: i8x16.shuffle lane %u >= 32", in->v[i]);
+        if (!pop_t(t, WM_V128, &b) || !pop_t(t, WM_V128, &a) || !push(t, WM_V128, &dst)) return false;
+        uint32_t w[4];
+        for (int i = 0; i < 4; i++)
+            w[i] = (uint32_t)in->v[4 * i] | (uint32_t)in->v[4 * i + 1] << 8 |
+                   (uint32_t)in->v[4 * i + 2] << 16 | (uint32_t)in->v[4 * i + 3] << 24;
+        if (lv) EMIT(t, in->op, dst, a, b, w[0], w[1], w[2], w[3]);
+        return true;
+    }
+    case S_SPLAT:
+        if (!pop_t(t, si.st, &a) || !push(t, WM_V128, &dst)) return false;
+        if (lv) EMIT(t, in->op, dst, a);
+        return true;
+    case S_EXTRACT:
+        if (!check_lane(t, in, si.lanes) || !pop_t(t, WM_V128, &a) || !push(t, si.st, &dst)) return false;
+        if (lv) EMIT(t, in->op, dst, a, in->lane);
+        return true;
+    case S_REPLACE:
+        if (!check_lane(t, in, si.lanes) || !pop_t(t, si.st, &b) || !pop_t(t, WM_V128, &a) ||
+            !push(t, WM_V128, &dst))
+            return false;
+        if (lv) EMIT(t, in->op, dst, a, b, in->lane);
+        return true;
+    case S_UNARY:
+        if (!pop_t(t, WM_V128, &a) || !push(t, WM_V128, &dst)) return false;
+        if (lv) EMIT(t, in->op, dst, a);
+        return true;
+    case S_TEST:
+        if (!pop_t(t, WM_V128, &a) || !push(t, WM_I32, &dst)) return false;
+        if (lv) EMIT(t, in->op, dst, a);
+        return true;
+    case S_BINARY:
+        if (!pop_t(t, WM_V128, &b) || !pop_t(t, WM_V128, &a) || !push(t, WM_V128, &dst)) return false;
+        if (lv) EMIT(t, in->op, dst, a, b);
+        return true;
+    case S_SHIFT:
+        if (!pop_t(t, WM_I32, &b) || !pop_t(t, WM_V128, &a) || !push(t, WM_V128, &dst)) return false;
+        if (lv) EMIT(t, in->op, dst, a, b);
+        return true;
+    case S_TERNARY:
+        if (!pop_t(t, WM_V128, &c) || !pop_t(t, WM_V128, &b) || !pop_t(t, WM_V128, &a) ||
+            !push(t, WM_V128, &dst))
+            return false;
+        if (lv) EMIT(t, in->op, dst, a, b, c);
+        return true;
+    default:
+        return verr(t, "illegal opcode fd %02x", n);
+    }
+}
+
+static bool validate_emit(tr *t, const instr *in)
+{
+    wm_module *m = t->m;
+    uint32_t op = in->op;
+    uint32_t a = 0, b = 0, c = 0, dst = 0;
+    uint8_t ta = 0, tb = 0;
+    bool lv = live(t);
+
+    uint8_t sin, sout;
+    int ar = num_sig(op, &sin, &sout);
+    if (ar == 1) {
+        if (!pop_t(t, sin, &a) || !push(t, sout, &dst)) return false;
+        if (lv) EMIT(t, op, dst, a);
+        return true;
+    }
+    if (ar == 2) {
+        if (!pop_t(t, sin, &b) || !pop_t(t, sin, &a) || !push(t, sout, &dst)) return false;
+        if (lv) EMIT(t, op, dst, a, b);
+        return true;
+    }
+    if (op >= 0x28 && op <= 0x35) {
+        if (!check_memarg(t, in, mem_sig[op - 0x28].align) || !pop_t(t, WM_I32, &a) ||
+            !push(t, mem_sig[op - 0x28].type, &dst))
+            return false;
+        if (lv) EMIT(t, op, dst, a, in->off);
+        return true;
+    }
+    if (op >= 0x36 && op <= 0x3e) {
+        if (!check_memarg(t, in, mem_sig[op - 0x28].align) || !pop_t(t, mem_sig[op - 0x28].type, &b) ||
+            !pop_t(t, WM_I32, &a))
+            return false;
+        if (lv) EMIT(t, op, a, b, in->off);
+        return true;
+    }
+    if (op >= 0x200) return op_simd(t, in);
+
+    switch (op) {
+    case 0x00: /* unreachable */
+        if (lv) EMIT(t, 0x00);
+        set_unreachable(t);
+        return true;
+    case 0x01: /* nop */
+        return true;
+    case 0x02: case 0x03: case 0x04: { /* block, loop, if */
+        uint32_t np, nr;
+        const uint8_t *p, *r;
+        uint32_t cond = 0;
+        if (!block_type(t, in, &np, &p, &nr, &r)) return false;
+        if (op == 0x04 && !pop_t(t, WM_I32, &cond)) return false;
+        if (!pop_vals(t, p, np)) return false;
+        materialize_all(t);
+        if (!push_ctrl(t, op == 0x02 ? K_BLOCK : op == 0x03 ? K_LOOP : K_IF, np, p, nr, r)) return false;
+        ctrl *cf = top_ctrl(t);
+        if (!cf->dead) {
+            if (op == 0x03) {
+                cf->start_pc = t->nops;
+                EMIT(t, IR_FUEL);
+            } else if (op == 0x04) {
+                EMIT(t, IR_BR_UNLESS, cond);
+                cf->else_patch = t->nops;
+                EMIT(t, NO_PATCH);
+            }
+        }
+        return true;
+    }
+    case 0x05: { /* else */
+        ctrl *cf = top_ctrl(t);
+        if (cf->kind != K_IF) return verr(t, "else without matching if");
+        if (!check_frame_end(t, cf)) return false;
+        if (live(t)) {
+            emit_canonical(t, t->nvals, cf->nresults);   /* results land in canonical slots */
+            EMIT(t, IR_BR);
+            emit_target(t, cf);
+        }
+        if (!cf->dead) patch_word(t, cf->else_patch, t->nops);
+        cf->else_patch = NO_PATCH;
+        cf->kind = K_ELSE;
+        cf->unreachable = false;
+        t->nvals = cf->height;
+        return push_vals(t, cf->params, cf->nparams);
+    }
+    case 0x0b: { /* end */
+        ctrl *cf = top_ctrl(t);
+        if (!check_frame_end(t, cf)) return false;
+        if (cf->kind == K_IF) {
+            /* no else: the implicit empty else must turn the params into the results */
+            bool same = cf->nparams == cf->nresults;
+            for (uint32_t i = 0; same && i < cf->nparams; i++) same = cf->params[i] == cf->results[i];
+            if (!same) return verr(t, "type mismatch: if without else must have matching param and result types");
+        }
+        bool was_live = live(t);
+        uint32_t from = t->nvals;   /* results are vals[from .. from+nresults) */
+        if (cf->kind == K_FUNC) {
+            if (was_live) emit_return_from(t, from, cf->nresults);
+            t->nctrl--;
+            return true;
+        }
+        /* results must land in canonical slots */
+        if (was_live) emit_canonical(t, from, cf->nresults);
+        if (!cf->dead) {
+            uint32_t end_pc = t->nops;
+            if (cf->else_patch != NO_PATCH) patch_word(t, cf->else_patch, end_pc);
+            for (uint32_t p = cf->patch; p != NO_PATCH && p < t->nops;) {
+                uint32_t next = t->ops[p];
+                t->ops[p] = end_pc;
+                p = next;
+            }
+        }
+        uint32_t nr = cf->nresults;
+        const uint8_t *r = cf->results;
+        t->nctrl--;
+        return push_vals(t, r, nr);
+    }
+    case 0x0c: case 0x0d: { /* br, br_if */
+        uint32_t cond = 0;
+        if (op == 0x0d && !pop_t(t, WM_I32, &cond)) return false;
+        if (in->a >= t->nctrl) return verr(t, "unknown label %u", in->a);
+        ctrl *cf = &t->ctrls[t->nctrl - 1 - in->a];
+        uint32_t n;
+        const uint8_t *types;
+        label_types(cf, &n, &types);
+        uint32_t save = t->nvals, save_pending = t->npending;
+        if (!pop_vals(t, types, n)) return false;
+        uint32_t from = t->nvals;
+        if (op == 0x0c) {
+            if (lv) emit_branch(t, cf, from, n);
+            set_unreachable(t);
+            return true;
+        }
+        /* br_if: the values stay (with their types refined to the label's) */
+        if (save - from == n) {
+            t->nvals = save;
+            t->npending = save_pending;
+            for (uint32_t i = 0; i < n; i++) t->vals[from + i].type = types[i];
+        } else {
+            /* polymorphic frame: some values were Unknown-from-nothing; rebuild */
+            t->nvals = from;
+            t->npending = save_pending;
+            for (uint32_t i = from; i < save; i++)
+                if (t->vals[i].slot < t->stack_base) t->npending--;
+            if (!push_vals(t, types, n)) return false;
+        }
+        if (lv) {
+            if (cf->kind == K_FUNC || needs_copies(t, cf, from, n)) {
+                EMIT(t, IR_BR_UNLESS, cond);
+                uint32_t skip = t->nops;
+                EMIT(t, NO_PATCH);
+                emit_branch(t, cf, from, n);
+                patch_word(t, skip, t->nops);
+            } else {
+                EMIT(t, IR_BR_IF, cond);
+                emit_target(t, cf);
+            }
+        }
+        return true;
+    }
+    case 0x0e:
+        return op_branch_table(t, in);
+    case 0x0f: { /* return */
+        ctrl *fc = &t->ctrls[0];
+        if (!pop_vals(t, fc->results, fc->nresults)) return false;
+        if (lv) emit_return_from(t, t->nvals, fc->nresults);
+        set_unreachable(t);
+        return true;
+    }
+    case 0x10: /* call */
+        if (in->a >= m->nfuncs) return verr(t, "unknown function %u", in->a);
+        return op_call(t, &m->types[m->func_types[in->a]], in, false, 0);
+    case 0x11: { /* call_indirect typeidx tableidx */
+        if (!check_table(t, in->b)) return false;
+        if (m->tables[in->b].elem != WM_FUNCREF)
+            return verr(t, "type mismatch: call_indirect on a table of %s", tname(m->tables[in->b].elem));
+        if (in->a >= m->ntypes) return verr(t, "unknown type %u", in->a);
+        uint32_t idx;
+        if (!pop_t(t, WM_I32, &idx)) return false;
+        return op_call(t, &m->types[in->a], in, true, idx);
+    }
+    case 0x1a: /* drop */
+        return pop(t, T_UNKNOWN, NULL, NULL);
+    case 0x1b: case 0x1c: { /* select, select t */
+        uint8_t want = T_UNKNOWN;
+        if (op == 0x1c) {
+            if (in->b != 1) return verr(t, "invalid result arity %u for select", in->b);
+            want = (uint8_t)in->a;
+        }
+        if (!pop_t(t, WM_I32, &c)) return false;
+        if (!pop(t, want, &tb, &b) || !pop(t, want, &ta, &a)) return false;
+        uint8_t rt = 0;
+        if (op == 0x1b) {
+            if (is_ref(ta) || is_ref(tb))
+                return verr(t, "type mismatch: select without a type needs numeric or vector operands, got %s",
+                            tname(is_ref(ta) ? ta : tb));
+            if (ta != tb && ta != T_UNKNOWN && tb != T_UNKNOWN)
+                return verr(t, "type mismatch: select operands %s and %s differ", tname(ta), tname(tb));
+            rt = ta == T_UNKNOWN ? tb : ta;
+        } else {
+            rt = want;
+        }
+        if (!push(t, rt, &dst)) return false;
+        if (lv) EMIT(t, rt == WM_V128 ? (uint32_t)IR_SELECT_V128 : 0x1bu, dst, a, b, c);
+        return true;
+    }
+    case 0x20: case 0x21: case 0x22: { /* local.get/set/tee */
+        uint32_t x = in->a;
+        if (x >= t->nlocals_total) return verr(t, "unknown local %u", x);
+        uint8_t lt = local_type(t, x);
+        uint32_t ls = t->local_slot[x];
+        if (op == 0x20) {
+            if (WM_TR_ELIDE_LOCAL_GET && lv) {
+                if (!push(t, lt, &dst)) return false;
+                t->vals[t->nvals - 1].slot = ls;
+                t->npending++;
+            } else {
+                if (!push(t, lt, &dst)) return false;
+                if (lv) emit_copy(t, lt, dst, ls);
+            }
+            return true;
+        }
+        if (!pop_t(t, lt, &a)) return false;
+        if (lv) {
+            materialize_local(t, ls);
+            emit_copy(t, lt, ls, a);
+        }
+        if (op == 0x22) {
+            if (!push(t, lt, &dst)) return false;
+            /* the value stays where it was (a == dst unless it was a pending local ref) */
+            if (lv && a != dst) {
+                if (a < t->stack_base) {
+                    /* it was a pending reference to another local; now refer to x itself */
+                    t->vals[t->nvals - 1].slot = ls;
+                    t->npending++;
+                } else {
+                    emit_copy(t, lt, dst, a);
+                }
+            }
+        }
+        return true;
+    }
+    case 0x23: { /* global.get */
+        if (in->a >= m->nglobals) return verr(t, "unknown global %u", in->a);
+        uint8_t gt = m->global_types[in->a].type;
+        if (!push(t, gt, &dst)) return false;
+        if (lv) EMIT(t, gt == WM_V128 ? (uint32_t)IR_GLOBAL_GET_V128 : 0x23u, dst, in->a);
+        return true;
+    }
+    case 0x24: { /* global.set */
+        if (in->a >= m->nglobals) return verr(t, "unknown global %u", in->a);
+        const wm_globaltype *g = &m->global_types[in->a];
+        if (!g->is_mutable) return verr(t, "global is immutable: global %u", in->a);
+        if (!pop_t(t, g->type, &a)) return false;
+        if (lv) EMIT(t, g->type == WM_V128 ? (uint32_t)IR_GLOBAL_SET_V128 : 0x24u, in->a, a);
+        return true;
+    }
+    case 0x25: /* table.get */
+        if (!check_table(t, in->a) || !pop_t(t, WM_I32, &a) || !push(t, m->tables[in->a].elem, &dst))
+            return false;
+        if (lv) EMIT(t, op, in->a, dst, a);
+        return true;
+    case 0x26: /* table.set */
+        if (!check_table(t, in->a) || !pop_t(t, m->tables[in->a].elem, &b) || !pop_t(t, WM_I32, &a))
+            return false;
+        if (lv) EMIT(t, op, in->a, a, b);
+        return true;
+    case 0x3f: /* memory.size */
+        if (!check_memory(t, 0) || !push(t, WM_I32, &dst)) return false;
+        if (lv) EMIT(t, op, dst);
+        return true;
+    case 0x40: /* memory.grow */
+        if (!check_memory(t, 0) || !pop_t(t, WM_I32, &a) || !push(t, WM_I32, &dst)) return false;
+        if (lv) EMIT(t, op, dst, a);
+        return true;
+    case 0x41: case 0x43:
+        if (!push(t, op == 0x41 ? WM_I32 : WM_F32, &dst)) return false;
+        if (lv) EMIT(t, op, dst, (uint32_t)in->imm);
+        return true;
+    case 0x42: case 0x44:
+        if (!push(t, op == 0x42 ? WM_I64 : WM_F64, &dst)) return false;
+        if (lv) EMIT(t, op, dst, (uint32_t)in->imm, (uint32_t)(in->imm >> 32));
+        return true;
+    case 0xd0: /* ref.null */
+        if (!push(t, (uint8_t)in->a, &dst)) return false;
+        if (lv) EMIT(t, op, dst);
+        return true;
+    case 0xd1: /* ref.is_null */
+        if (!pop(t, T_UNKNOWN, &ta, &a)) return false;
+        if (ta != T_UNKNOWN && !is_ref(ta))
+            return verr(t, "type mismatch: ref.is_null expects a reference, got %s", tname(ta));
+        if (!push(t, WM_I32, &dst)) return false;
+        if (lv) EMIT(t, op, dst, a);
+        return true;
+    case 0xd2: /* ref.func */
+        if (in->a >= m->nfuncs) return verr(t, "unknown function %u", in->a);
+        if (!m->declared_funcs || !m->declared_funcs[in->a])
+            return verr(t, "undeclared function reference %u", in->a);
+        if (!push(t, WM_FUNCREF, &dst)) return false;
+        if (lv) EMIT(t, op, dst, in->a);
+        return true;
+
+    /* 0xFC bulk memory / tables */
+    case 0x108: /* memory.init */
+        if (!check_memory(t, 0) || !check_data(t, in->a)) return false;
+        if (!pop_t(t, WM_I32, &c) || !pop_t(t, WM_I32, &b) || !pop_t(t, WM_I32, &a)) return false;
+        if (lv) EMIT(t, op, in->a, a, b, c);
+        return true;
+    case 0x109: /* data.drop */
+        if (!check_data(t, in->a)) return false;
+        if (lv) EMIT(t, op, in->a);
+        return true;
+    case 0x10a: case 0x10b: /* memory.copy, memory.fill */
+        if (!check_memory(t, 0)) return false;
+        if (!pop_t(t, WM_I32, &c) || !pop_t(t, WM_I32, &b) || !pop_t(t, WM_I32, &a)) return false;
+        if (lv) EMIT(t, op, a, b, c);
+        return true;
+    case 0x10c: /* table.init elemidx(a) tableidx(b) */
+        if (!check_table(t, in->b) || !check_elem(t, in->a)) return false;
+        if (m->tables[in->b].elem != m->elems[in->a].elemtype)
+            return verr(t, "type mismatch: table.init of %s segment into %s table",
+                        tname(m->elems[in->a].elemtype), tname(m->tables[in->b].elem));
+        if (!pop_t(t, WM_I32, &c) || !pop_t(t, WM_I32, &b) || !pop_t(t, WM_I32, &a)) return false;
+        if (lv) EMIT(t, op, in->a, in->b, a, b, c);
+        return true;
+    case 0x10d: /* elem.drop */
+        if (!check_elem(t, in->a)) return false;
+        if (lv) EMIT(t, op, in->a);
+        return true;
+    case 0x10e: /* table.copy dst(a) src(b) */
+        if (!check_table(t, in->a) || !check_table(t, in->b)) return false;
+        if (m->tables[in->a].elem != m->tables[in->b].elem)
+            return verr(t, "type mismatch: table.copy from %s table to %s table",
+                        tname(m->tables[in->b].elem), tname(m->tables[in->a].elem));
+        if (!pop_t(t, WM_I32, &c) || !pop_t(t, WM_I32, &b) || !pop_t(t, WM_I32, &a)) return false;
+        if (lv) EMIT(t, op, in->a, in->b, a, b, c);
+        return true;
+    case 0x10f: /* table.grow */
+        if (!check_table(t, in->a)) return false;
+        if (!pop_t(t, WM_I32, &b) || !pop_t(t, m->tables[in->a].elem, &a) || !push(t, WM_I32, &dst))
+            return false;
+        if (lv) EMIT(t, op, in->a, dst, a, b);
+        return true;
+    case 0x110: /* table.size */
+        if (!check_table(t, in->a) || !push(t, WM_I32, &dst)) return false;
+        if (lv) EMIT(t, op, in->a, dst);
+        return true;
+    case 0x111: /* table.fill */
+        if (!check_table(t, in->a)) return false;
+        if (!pop_t(t, WM_I32, &c) || !pop_t(t, m->tables[in->a].elem, &b) || !pop_t(t, WM_I32, &a))
+            return false;
+        if (lv) EMIT(t, op, in->a, a, b, c);
+        return true;
+    default:
+        break;
+    }
+    return verr(t, "illegal opcode %x", op);
+}
+
+/* ---- entry points ---------------------------------------------------------------------------- */
+
+static void tr_free(tr *t)
+{
+    free(t->nest);
+    free(t->vals);
+    free(t->ctrls);
+    free(t->local_slot);
+    free(t->targets);
+    free(t->stubs);
+    free(t->ops);
+    free(t->srcoff);
+}
+
+bool wm_translate_function(wm_module *m, uint32_t defidx, wm_error *err)
+{
+    wm_funcdef *fd = &m->funcdefs[defidx];
+    tr t;
+    memset(&t, 0, sizeof t);
+    t.m = m;
+    t.fd = fd;
+    t.funcidx = m->nfunc_imports + defidx;
+    t.err = err;
+    t.p = fd->body;
+    t.len = fd->body_len;
+
+    wm_code_free(&fd->code);
+
+    const wm_type *ft = &m->types[m->func_types[t.funcidx]];
+    t.ftype = ft;
+    t.nparams = ft->nparams;
+    t.params = ft->params;
+
+    uint64_t pc = 0, lc = 0;
+    for (uint32_t i = 0; i < ft->nparams; i++) pc += cellsof(ft->params[i]);
+    for (uint32_t i = 0; i < fd->nlocals; i++) lc += cellsof(fd->local_types[i]);
+    uint64_t rc = 0;
+    for (uint32_t i = 0; i < ft->nresults; i++) rc += cellsof(ft->results[i]);
+    if (pc + lc > WM_TR_MAX_FRAME_CELLS || rc > WM_TR_MAX_FRAME_CELLS) {
+        rerr(&t, "too many locals to translate");
+        tr_free(&t);
+        return false;
+    }
+    t.nlocals_total = ft->nparams + fd->nlocals;
+    t.stack_base = (uint32_t)(pc + lc);
+    if (t.nlocals_total) {
+        t.local_slot = malloc((size_t)t.nlocals_total * sizeof(uint32_t));
+        if (!t.local_slot) {
+            rerr(&t, "out of memory");
+            tr_free(&t);
+            return false;
+        }
+        uint32_t s = 0;
+        for (uint32_t i = 0; i < t.nlocals_total; i++) {
+            t.local_slot[i] = s;
+            s += cellsof(local_type(&t, i));
+        }
+    }
+
+    /* the function's own frame */
+    if (!nest_push(&t, N_BLOCK) || !push_ctrl(&t, K_FUNC, 0, NULL, ft->nresults, ft->results)) {
+        tr_free(&t);
+        return false;
+    }
+
+    while (!t.done) {
+        instr in;
+        t.cur = NULL;
+        if (!decode_instr(&t, &in)) break;   /* malformed (or resource): *err is set */
+        if (!t.failed) {
+            t.cur = &in;
+            t.cur_off = fd->body_offset + in.pos;
+            validate_emit(&t, &in);
+        }
+        if (t.fatal) break;
+    }
+
+    if (!t.fatal && !t.failed && t.need_datacount)
+        merr(&t, t.datacount_pos, "data count section required");
+    if (t.fatal || t.failed) {
+        tr_free(&t);
+        return false;
+    }
+
+    wm_code *code = &fd->code;
+    code->ops = t.ops;
+    code->nops = t.nops;
+    code->src_offsets = t.srcoff;
+    t.ops = t.srcoff = NULL;
+    code->param_cells = (uint32_t)pc;
+    code->local_cells = (uint32_t)lc;
+    code->result_cells = (uint32_t)rc;
+    uint64_t fc = (uint64_t)t.stack_base + t.max_cells;
+    if (fc < rc) fc = rc;
+    code->frame_cells = (uint32_t)fc;
+    tr_free(&t);
+    return true;
+}
+
+void wm_code_free(wm_code *code)
+{
+    if (!code) return;
+    free(code->ops);
+    free(code->src_offsets);
+    memset(code, 0, sizeof *code);
+}
