@@ -15,6 +15,16 @@ if [ -z "$suite" ]; then
   exit 1
 fi
 
+onnx=""
+for d in "$root/../shared/testsuite/onnx" "${ONNX_TESTDATA:-}" /usr/share/onnx/testdata; do
+  if [ -n "$d" ] && [ -d "$d/node" ]; then onnx=$d; break; fi
+done
+if [ -z "$onnx" ]; then
+  echo "run-tests: no ONNX backend test data found: expected ../shared/testsuite/onnx beside the repo, or set ONNX_TESTDATA (Debian: libonnx-testdata)" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
 total_pass=0; total_fail=0; total_skip=0
 summary=()
 # Adds the counts from a log whose last `N passed, N failed[, N skipped]` line is authoritative.
@@ -55,6 +65,15 @@ for b in "$release" "$asan"; do
     [ -x "$t" ] || continue
     run "$(basename "$t")-$tag" "$t" "$root/tests"
   done
+  if [ -n "$onnx" ] && [ -x "$b/wasmind-onnx-test" ]; then
+    run "onnx-node-$tag" "$b/wasmind-onnx-test" "$onnx/node"
+    run "onnx-models-$tag" "$b/wasmind-onnx-test" "$onnx/simple" "$onnx/pytorch-converted" "$onnx/pytorch-operator"
+    # Whole CNNs take minutes under ASan; the release build runs them.
+    [ "$tag" = release ] && run "onnx-light-$tag" "$b/wasmind-onnx-test" "$onnx/light"
+    [ -x "$b/test_onnx_hostile" ] && run "onnx-hostile-$tag" "$b/test_onnx_hostile" \
+      "$onnx/node/test_conv_with_strides_padding/model.onnx" "$onnx/light/light_squeezenet.onnx" \
+      "$onnx/node/test_resize_upsample_scales_cubic/model.onnx"
+  fi
   if [ -x "$b/fuzz_replay" ] && [ -d "$root/fuzz/corpus" ]; then
     run "fuzz-replay-$tag" "$b/fuzz_replay" "$root/fuzz/corpus"
   fi

@@ -1,0 +1,216 @@
+/* conv.c — Conv and ConvTranspose for 1-3 spatial dims (groups, dilations, pads, auto_pad) via im2col/col2im
+ * and the blocked SGEMM; 1-D and 2-D problems are handled as 3-D with unit leading dims. */
+#include "kernels.h"
+
+typedef struct conv_geom {
+  int nsp;                       /* real spatial rank */
+  int64_t in[3], k[3], out[3], s[3], d[3], pb[3], pe[3], outpad[3];
+} conv_geom;
+
+/* Reads kernel_shape/strides/dilations/pads/auto_pad into g (spatial dims are right-aligned into 3). */
+int conv_read_attrs(onnx_kernel_ctx *k, const wm_onnx_tensor *x, const int64_t *kernel, conv_geom *g, int transpose) {
+  int nsp = x->ndim - 2;
+  if (nsp < 1 || nsp > 3) return kfail(k, "only 1-3 spatial dimensions are supported (input rank %d)", x->ndim);
+  memset(g, 0, sizeof *g);
+  g->nsp = nsp;
+  size_t c;
+  const int64_t *ks = attr_ints(k->node, "kernel_shape", &c);
+  if (ks && (int)c != nsp) return kfail(k, "kernel_shape has %zu entries for %d spatial dims", c, nsp);
+  const int64_t *st = attr_ints(k->node, "strides", &c);
+  if (st && (int)c != nsp) return kfail(k, "strides length mismatch");
+  const int64_t *dl = attr_ints(k->node, "dilations", &c);
+  if (dl && (int)c != nsp) return kfail(k, "dilations length mismatch");
+  const int64_t *pd = attr_ints(k->node, "pads", &c);
+  if (pd && (int)c != 2 * nsp) return kfail(k, "pads length mismatch");
+  const int64_t *op = attr_ints(k->node, "output_padding", &c);
+  if (op && (int)c != nsp) return kfail(k, "output_padding length mismatch");
+  const char *ap = attr_str(k->node, "auto_pad", "NOTSET");
+  for (int i = 0; i < 3; i++) { g->in[i] = g->k[i] = g->out[i] = g->s[i] = g->d[i] = 1; }
+  for (int i = 0; i < nsp; i++) {
+    int j = 3 - nsp + i;
+    g->in[j] = x->dims[2 + i];
+    g->k[j] = ks ? ks[i] : kernel ? kernel[i] : 0;
+    g->s[j] = st ? st[i] : 1;
+    g->d[j] = dl ? dl[i] : 1;
+    g->pb[j] = pd ? pd[i] : 0;
+    g->pe[j] = pd ? pd[nsp + i] : 0;
+    g->outpad[j] = op ? op[i] : 0;
+    if (g->k[j] <= 0 || g->s[j] <= 0 || g->d[j] <= 0 || g->pb[j] < 0 || g->pe[j] < 0)
+      return kfail(k, "invalid kernel/stride/dilation/pad");
+  }
+  int same_upper = !strcmp(ap, "SAME_UPPER"), same_lower = !strcmp(ap, "SAME_LOWER"), valid = !strcmp(ap, "VALID");
+  if (!same_upper && !same_lower && !valid && strcmp(ap, "NOTSET")) return kfail(k, "unknown auto_pad '%s'", ap);
+  const int64_t *os = transpose ? attr_ints(k->node, "output_shape", &c) : NULL;
+  if (os && (int)c != nsp && (int)c != nsp + 2) return kfail(k, "output_shape length mismatch");
+  for (int i = 3 - nsp; i < 3; i++) {
+    int64_t ek = (g->k[i] - 1) * g->d[i] + 1;
+    if (!transpose) {
+      if (same_upper || same_lower) {
+        int64_t o = (g->in[i] + g->s[i] - 1) / g->s[i], tot = (o - 1) * g->s[i] + ek - g->in[i];
+        if (tot < 0) tot = 0;
+        g->pb[i] = same_upper ? tot / 2 : tot - tot / 2;
+        g->pe[i] = tot - g->pb[i];
+      } else if (valid) g->pb[i] = g->pe[i] = 0;
+      int64_t span = g->in[i] + g->pb[i] + g->pe[i] - ek;
+      if (span < 0) return kfail(k, "kernel larger than padded input");
+      g->out[i] = span / g->s[i] + 1;
+    } else {
+      int64_t full = g->s[i] * (g->in[i] - 1) + g->outpad[i] + ek;
+      int64_t want = -1;
+      if (os) want = os[(int)c == nsp ? i - (3 - nsp) : 2 + i - (3 - nsp)];
+      else if (same_upper || same_lower) want = g->in[i] * g->s[i];
+      if (want >= 0) {
+        int64_t tot = full - want;
+        if (tot < 0) tot = 0;
+        if (same_upper || (os && !same_lower)) { g->pb[i] = tot / 2; g->pe[i] = tot - tot / 2; }
+        else { g->pb[i] = tot - tot / 2; g->pe[i] = tot / 2; }
+        g->out[i] = want;
+      } else {
+        if (valid) g->pb[i] = g->pe[i] = 0;
+        g->out[i] = full - g->pb[i] - g->pe[i];
+      }
+      if (g->out[i] < 0) return kfail(k, "negative output size");
+    }
+  }
+  return 0;
+}
+
+/* col[(c, kz, ky, kx), (oz, oy, ox)] for channels c0..c0+nc of one image. */
+static void im2col3(const float *x, int64_t nc, const conv_geom *g, float *col) {
+  int64_t osz = g->out[0] * g->out[1] * g->out[2], isz = g->in[0] * g->in[1] * g->in[2];
+  int64_t row = 0;
+  for (int64_t c = 0; c < nc; c++)
+    for (int64_t kz = 0; kz < g->k[0]; kz++)
+      for (int64_t ky = 0; ky < g->k[1]; ky++)
+        for (int64_t kx = 0; kx < g->k[2]; kx++, row++) {
+          float *dst = col + row * osz;
+          const float *src = x + c * isz;
+          for (int64_t oz = 0; oz < g->out[0]; oz++) {
+            int64_t iz = oz * g->s[0] - g->pb[0] + kz * g->d[0];
+            for (int64_t oy = 0; oy < g->out[1]; oy++) {
+              int64_t iy = oy * g->s[1] - g->pb[1] + ky * g->d[1];
+              float *d = dst + (oz * g->out[1] + oy) * g->out[2];
+              if (iz < 0 || iz >= g->in[0] || iy < 0 || iy >= g->in[1]) {
+                for (int64_t ox = 0; ox < g->out[2]; ox++) d[ox] = 0;
+                continue;
+              }
+              const float *s = src + (iz * g->in[1] + iy) * g->in[2];
+              int64_t ix = -g->pb[2] + kx * g->d[2], sx = g->s[2];
+              for (int64_t ox = 0; ox < g->out[2]; ox++, ix += sx) d[ox] = (ix >= 0 && ix < g->in[2]) ? s[ix] : 0;
+            }
+          }
+        }
+}
+
+KERNEL(Conv) {
+  if (need_inputs(k, 2)) return -1;
+  const wm_onnx_tensor *x = k->in[0], *w = k->in[1], *b = kin(k, 2);
+  if (require_float(k, x, "X") || require_float(k, w, "W")) return -1;
+  if (w->ndim != x->ndim) return kfail(k, "W rank %d differs from X rank %d", w->ndim, x->ndim);
+  conv_geom g;
+  if (conv_read_attrs(k, x, w->dims + 2, &g, 0)) return -1;
+  for (int i = 0; i < g.nsp; i++)
+    if (g.k[3 - g.nsp + i] != w->dims[2 + i]) return kfail(k, "kernel_shape does not match W");
+  int64_t N = x->dims[0], C = x->dims[1], M = w->dims[0], G = attr_int(k->node, "group", 1);
+  if (G <= 0 || C % G || M % G || w->dims[1] != C / G)
+    return kfail(k, "channels %lld / group %lld / W %lldx%lld inconsistent", (long long)C, (long long)G,
+                 (long long)M, (long long)w->dims[1]);
+  if (b && (b->ndim != 1 || b->dims[0] != M)) return kfail(k, "bias must have %lld elements", (long long)M);
+  int64_t dims[WM_ONNX_MAX_DIMS];
+  dims[0] = N;
+  dims[1] = M;
+  for (int i = 0; i < g.nsp; i++) dims[2 + i] = g.out[3 - g.nsp + i];
+  float *y = float_out(k, 0, x->dtype, x->ndim, dims);
+  if (!y) return -1;
+  int ox, ow, ob = 0;
+  const float *px = float_view(k, x, &ox), *pw = float_view(k, w, &ow), *pb = NULL;
+  if (!px || !pw) return -1;
+  if (b && !(pb = float_view(k, b, &ob))) return -1;
+  int64_t Cg = C / G, Mg = M / G, ksz = g.k[0] * g.k[1] * g.k[2], osz = g.out[0] * g.out[1] * g.out[2];
+  int64_t isz = g.in[0] * g.in[1] * g.in[2];
+  int direct = ksz == 1 && g.s[0] == 1 && g.s[1] == 1 && g.s[2] == 1 && !g.pb[0] && !g.pb[1] && !g.pb[2] &&
+               !g.pe[0] && !g.pe[1] && !g.pe[2];
+  float *col = NULL;
+  if (!direct && !(col = malloc((size_t)(Cg * ksz * osz) * sizeof(float)))) return kfail(k, "out of memory (im2col)");
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t gi = 0; gi < G; gi++) {
+      const float *xin = px + (n * C + gi * Cg) * isz;
+      float *yout = y + (n * M + gi * Mg) * osz;
+      const float *src = xin;
+      if (!direct) { im2col3(xin, Cg, &g, col); src = col; }
+      sgemm(0, 0, Mg, osz, Cg * ksz, 1.0f, pw + gi * Mg * Cg * ksz, Cg * ksz, src, osz, 0.0f, yout, osz);
+      if (pb)
+        for (int64_t m = 0; m < Mg; m++) {
+          float bv = pb[gi * Mg + m];
+          for (int64_t i = 0; i < osz; i++) yout[m * osz + i] += bv;
+        }
+    }
+  free(col);
+  float_release((float *)px, ox);
+  float_release((float *)pw, ow);
+  if (pb) float_release((float *)pb, ob);
+  float_commit(k, 0, y);
+  return 0;
+}
+
+KERNEL(ConvTranspose) {
+  if (need_inputs(k, 2)) return -1;
+  const wm_onnx_tensor *x = k->in[0], *w = k->in[1], *b = kin(k, 2);
+  if (require_float(k, x, "X") || require_float(k, w, "W")) return -1;
+  if (w->ndim != x->ndim) return kfail(k, "W rank differs from X rank");
+  conv_geom g;
+  if (conv_read_attrs(k, x, w->dims + 2, &g, 1)) return -1;
+  int64_t N = x->dims[0], C = x->dims[1], G = attr_int(k->node, "group", 1);
+  if (G <= 0 || C % G || w->dims[0] != C) return kfail(k, "W first dim must equal input channels");
+  int64_t Mg = w->dims[1], M = Mg * G, Cg = C / G;
+  if (b && (b->ndim != 1 || b->dims[0] != M)) return kfail(k, "bias must have %lld elements", (long long)M);
+  int64_t dims[WM_ONNX_MAX_DIMS];
+  dims[0] = N;
+  dims[1] = M;
+  for (int i = 0; i < g.nsp; i++) dims[2 + i] = g.out[3 - g.nsp + i];
+  float *y = float_out(k, 0, x->dtype, x->ndim, dims);
+  if (!y) return -1;
+  int ox, ow, ob = 0;
+  const float *px = float_view(k, x, &ox), *pw = float_view(k, w, &ow), *pb = NULL;
+  if (!px || !pw) return -1;
+  if (b && !(pb = float_view(k, b, &ob))) return -1;
+  int64_t ksz = g.k[0] * g.k[1] * g.k[2], isz = g.in[0] * g.in[1] * g.in[2], osz = g.out[0] * g.out[1] * g.out[2];
+  float *col = malloc((size_t)(Mg * ksz * isz) * sizeof(float));
+  if (!col) return kfail(k, "out of memory (col2im)");
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t gi = 0; gi < G; gi++) {
+      /* col[Mg*ksz, isz] = W_g^T x X_g, where W_g is [Cg, Mg*ksz] */
+      sgemm(1, 0, Mg * ksz, isz, Cg, 1.0f, pw + gi * Cg * Mg * ksz, Mg * ksz, px + (n * C + gi * Cg) * isz, isz, 0.0f, col, isz);
+      float *yout = y + (n * M + gi * Mg) * osz;
+      int64_t row = 0;
+      for (int64_t m = 0; m < Mg; m++)
+        for (int64_t kz = 0; kz < g.k[0]; kz++)
+          for (int64_t ky = 0; ky < g.k[1]; ky++)
+            for (int64_t kx = 0; kx < g.k[2]; kx++, row++) {
+              const float *cr = col + row * isz;
+              for (int64_t iz = 0; iz < g.in[0]; iz++) {
+                int64_t oz = iz * g.s[0] - g.pb[0] + kz * g.d[0];
+                if (oz < 0 || oz >= g.out[0]) continue;
+                for (int64_t iy = 0; iy < g.in[1]; iy++) {
+                  int64_t oy = iy * g.s[1] - g.pb[1] + ky * g.d[1];
+                  if (oy < 0 || oy >= g.out[1]) continue;
+                  float *yr = yout + (m * g.out[0] + oz) * g.out[1] * g.out[2] + oy * g.out[2];
+                  const float *cx = cr + (iz * g.in[1] + iy) * g.in[2];
+                  for (int64_t ix = 0; ix < g.in[2]; ix++) {
+                    int64_t oxx = ix * g.s[2] - g.pb[2] + kx * g.d[2];
+                    if (oxx >= 0 && oxx < g.out[2]) yr[oxx] += cx[ix];
+                  }
+                }
+              }
+            }
+      if (pb)
+        for (int64_t m = 0; m < Mg; m++)
+          for (int64_t i = 0; i < osz; i++) yout[m * osz + i] += pb[gi * Mg + m];
+    }
+  free(col);
+  float_release((float *)px, ox);
+  float_release((float *)pw, ow);
+  if (pb) float_release((float *)pb, ob);
+  float_commit(k, 0, y);
+  return 0;
+}

@@ -1,0 +1,151 @@
+/* pool.c — MaxPool (with Indices), AveragePool, LpPool and the Global* pools for 1-3 spatial dims. */
+#include "kernels.h"
+
+typedef struct pool_geom {
+  int nsp;
+  int64_t in[3], k[3], out[3], s[3], d[3], pb[3], pe[3];
+} pool_geom;
+
+static int pool_attrs(onnx_kernel_ctx *k, const wm_onnx_tensor *x, pool_geom *g) {
+  int nsp = x->ndim - 2;
+  if (nsp < 1 || nsp > 3) return kfail(k, "only 1-3 spatial dimensions are supported");
+  memset(g, 0, sizeof *g);
+  g->nsp = nsp;
+  size_t c;
+  const int64_t *ks = attr_ints(k->node, "kernel_shape", &c);
+  if (!ks || (int)c != nsp) return kfail(k, "kernel_shape missing or wrong length");
+  const int64_t *st = attr_ints(k->node, "strides", &c);
+  if (st && (int)c != nsp) return kfail(k, "strides length mismatch");
+  const int64_t *dl = attr_ints(k->node, "dilations", &c);
+  if (dl && (int)c != nsp) return kfail(k, "dilations length mismatch");
+  const int64_t *pd = attr_ints(k->node, "pads", &c);
+  if (pd && (int)c != 2 * nsp) return kfail(k, "pads length mismatch");
+  const char *ap = attr_str(k->node, "auto_pad", "NOTSET");
+  int ceil_mode = (int)attr_int(k->node, "ceil_mode", 0);
+  for (int i = 0; i < 3; i++) g->in[i] = g->k[i] = g->out[i] = g->s[i] = g->d[i] = 1;
+  for (int i = 0; i < nsp; i++) {
+    int j = 3 - nsp + i;
+    g->in[j] = x->dims[2 + i];
+    g->k[j] = ks[i];
+    g->s[j] = st ? st[i] : 1;
+    g->d[j] = dl ? dl[i] : 1;
+    g->pb[j] = pd ? pd[i] : 0;
+    g->pe[j] = pd ? pd[nsp + i] : 0;
+    if (g->k[j] <= 0 || g->s[j] <= 0 || g->d[j] <= 0 || g->pb[j] < 0 || g->pe[j] < 0) return kfail(k, "invalid pooling parameters");
+    int64_t ek = (g->k[j] - 1) * g->d[j] + 1;
+    if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
+      int64_t o = (g->in[j] + g->s[j] - 1) / g->s[j], tot = (o - 1) * g->s[j] + ek - g->in[j];
+      if (tot < 0) tot = 0;
+      g->pb[j] = !strcmp(ap, "SAME_UPPER") ? tot / 2 : tot - tot / 2;
+      g->pe[j] = tot - g->pb[j];
+      g->out[j] = o;
+      continue;
+    }
+    if (!strcmp(ap, "VALID")) g->pb[j] = g->pe[j] = 0;
+    int64_t span = g->in[j] + g->pb[j] + g->pe[j] - ek;
+    if (span < 0) return kfail(k, "kernel larger than padded input");
+    g->out[j] = (ceil_mode ? (span + g->s[j] - 1) / g->s[j] : span / g->s[j]) + 1;
+    /* the last window must start inside the input or left padding */
+    if (ceil_mode && (g->out[j] - 1) * g->s[j] >= g->in[j] + g->pb[j]) g->out[j]--;
+  }
+  return 0;
+}
+
+enum { P_MAX, P_AVG, P_LP };
+
+static int run_pool(onnx_kernel_ctx *k, int kind) {
+  if (need_inputs(k, 1)) return -1;
+  const wm_onnx_tensor *x = k->in[0];
+  if (!is_float_type(x->dtype) && !(kind == P_MAX && (x->dtype == WM_ONNX_UINT8 || x->dtype == WM_ONNX_INT8)))
+    return kfail(k, "type %s not supported", wm_onnx_dtype_name(x->dtype));
+  pool_geom g;
+  if (pool_attrs(k, x, &g)) return -1;
+  int incl = (int)attr_int(k->node, "count_include_pad", 0), order = (int)attr_int(k->node, "storage_order", 0);
+  double p = (double)attr_int(k->node, "p", 2);
+  int64_t N = x->dims[0], C = x->dims[1], dims[WM_ONNX_MAX_DIMS];
+  dims[0] = N;
+  dims[1] = C;
+  for (int i = 0; i < g.nsp; i++) dims[2 + i] = g.out[3 - g.nsp + i];
+  if (out_alloc(k, 0, x->dtype, x->ndim, dims)) return -1;
+  int want_idx = kind == P_MAX && k->nout > 1;
+  if (want_idx && out_alloc(k, 1, WM_ONNX_INT64, x->ndim, dims)) return -1;
+  int ox;
+  const float *px = float_view(k, x, &ox);
+  if (!px) return -1;
+  int64_t isz = g.in[0] * g.in[1] * g.in[2], o = 0;
+  wm_onnx_tensor *y = k->out[0];
+  for (int64_t nc = 0; nc < N * C; nc++) {
+    const float *src = px + nc * isz;
+    for (int64_t oz = 0; oz < g.out[0]; oz++)
+      for (int64_t oy = 0; oy < g.out[1]; oy++)
+        for (int64_t oxx = 0; oxx < g.out[2]; oxx++, o++) {
+          double acc = kind == P_MAX ? -INFINITY : 0;
+          int64_t cnt = 0, cnt_pad = 0, best = -1;
+          for (int64_t kz = 0; kz < g.k[0]; kz++) {
+            int64_t iz = oz * g.s[0] - g.pb[0] + kz * g.d[0];
+            for (int64_t ky = 0; ky < g.k[1]; ky++) {
+              int64_t iy = oy * g.s[1] - g.pb[1] + ky * g.d[1];
+              for (int64_t kx = 0; kx < g.k[2]; kx++) {
+                int64_t ix = oxx * g.s[2] - g.pb[2] + kx * g.d[2];
+                int inside_pad = iz < g.in[0] + g.pe[0] && iy < g.in[1] + g.pe[1] && ix < g.in[2] + g.pe[2];
+                if (iz < 0 || iz >= g.in[0] || iy < 0 || iy >= g.in[1] || ix < 0 || ix >= g.in[2]) {
+                  cnt_pad += inside_pad;
+                  continue;
+                }
+                int64_t off = (iz * g.in[1] + iy) * g.in[2] + ix;
+                double v = src[off];
+                cnt++;
+                cnt_pad++;
+                if (kind == P_MAX) {
+                  if (v > acc || best < 0) {
+                    acc = v;
+                    best = order ? (ix * g.in[1] + iy) * g.in[0] + iz : off;
+                  }
+                } else if (kind == P_AVG) acc += v;
+                else acc += pow(fabs(v), p);
+              }
+            }
+          }
+          double r;
+          if (kind == P_MAX) r = acc;
+          else if (kind == P_AVG) r = (incl ? cnt_pad : cnt) ? acc / (double)(incl ? cnt_pad : cnt) : 0;
+          else r = pow(acc, 1.0 / p);
+          tset(y, o, r);
+          if (want_idx) ((int64_t *)k->out[1]->data)[o] = nc * isz + (best < 0 ? 0 : best);
+        }
+  }
+  float_release((float *)px, ox);
+  return 0;
+}
+KERNEL(MaxPool) { return run_pool(k, P_MAX); }
+KERNEL(AveragePool) { return run_pool(k, P_AVG); }
+KERNEL(LpPool) { return run_pool(k, P_LP); }
+
+static int run_global(onnx_kernel_ctx *k, int kind) {
+  if (need_inputs(k, 1) || require_float(k, k->in[0], "X")) return -1;
+  const wm_onnx_tensor *x = k->in[0];
+  if (x->ndim < 2) return kfail(k, "input rank must be >= 2");
+  int64_t dims[WM_ONNX_MAX_DIMS];
+  for (int d = 0; d < x->ndim; d++) dims[d] = d < 2 ? x->dims[d] : 1;
+  if (out_alloc(k, 0, x->dtype, x->ndim, dims)) return -1;
+  int64_t nc = x->dims[0] * x->dims[1], sp = numel_of(x->ndim - 2, x->dims + 2);
+  double p = (double)attr_int(k->node, "p", 2);
+  for (int64_t i = 0; i < nc; i++) {
+    double acc = kind == P_MAX ? -INFINITY : 0;
+    if (x->dtype == WM_ONNX_FLOAT) {
+      const float *s = (const float *)x->data + i * sp;
+      if (kind == P_AVG) { float a = 0; for (int64_t j = 0; j < sp; j++) a += s[j]; acc = a; }
+      else for (int64_t j = 0; j < sp; j++) acc = kind == P_MAX ? fmax(acc, s[j]) : acc + pow(fabs(s[j]), p);
+    } else {
+      for (int64_t j = 0; j < sp; j++) {
+        double v = tget(x, i * sp + j);
+        acc = kind == P_MAX ? fmax(acc, v) : kind == P_AVG ? acc + v : acc + pow(fabs(v), p);
+      }
+    }
+    tset(k->out[0], i, kind == P_AVG ? acc / (double)sp : kind == P_LP ? pow(acc, 1.0 / p) : acc);
+  }
+  return 0;
+}
+KERNEL(GlobalAveragePool) { return run_global(k, P_AVG); }
+KERNEL(GlobalMaxPool) { return run_global(k, P_MAX); }
+KERNEL(GlobalLpPool) { return run_global(k, P_LP); }

@@ -1,0 +1,92 @@
+/* onnx.h — public API of wasmind's built-in ONNX inference engine (load a model, run it on tensors).
+ * Used by the WASI-NN host module and by the wasmind-onnx-test conformance runner. */
+#ifndef WASMIND_ONNX_H
+#define WASMIND_ONNX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WM_ONNX_MAX_DIMS 8
+
+/* Element types use ONNX TensorProto.DataType numbering so that values read from a model need no mapping. */
+typedef enum wm_onnx_dtype {
+  WM_ONNX_UNDEFINED = 0,
+  WM_ONNX_FLOAT = 1,
+  WM_ONNX_UINT8 = 2,
+  WM_ONNX_INT8 = 3,
+  WM_ONNX_UINT16 = 4,
+  WM_ONNX_INT16 = 5,
+  WM_ONNX_INT32 = 6,
+  WM_ONNX_INT64 = 7,
+  WM_ONNX_STRING = 8,
+  WM_ONNX_BOOL = 9,
+  WM_ONNX_FLOAT16 = 10,
+  WM_ONNX_DOUBLE = 11,
+  WM_ONNX_UINT32 = 12,
+  WM_ONNX_UINT64 = 13,
+} wm_onnx_dtype;
+
+typedef enum wm_onnx_status {
+  WM_ONNX_OK = 0,
+  WM_ONNX_ERR_PARSE = 1,       /* malformed protobuf or ONNX structure */
+  WM_ONNX_ERR_UNSUPPORTED = 2, /* valid model using an operator/type this engine lacks */
+  WM_ONNX_ERR_INVALID = 3,     /* graph or arguments inconsistent (cycle, bad shapes, wrong input count) */
+  WM_ONNX_ERR_RUNTIME = 4,     /* failure while executing a node */
+  WM_ONNX_ERR_NOMEM = 5,
+  WM_ONNX_ERR_IO = 6,
+} wm_onnx_status;
+
+/* A dense row-major tensor. `data` is owned by the tensor when WM_ONNX_TENSOR_OWNED is set in flags;
+ * otherwise it borrows memory (a mapped model file, caller's buffer) that must outlive it. */
+typedef struct wm_onnx_tensor {
+  wm_onnx_dtype dtype;
+  int ndim;
+  int64_t dims[WM_ONNX_MAX_DIMS];
+  void *data;
+  size_t nbytes;
+  unsigned flags;
+} wm_onnx_tensor;
+
+#define WM_ONNX_TENSOR_OWNED 1u
+
+typedef struct wm_onnx_model wm_onnx_model;
+
+/* Error text is written to err (if non-NULL) on any failure. */
+wm_onnx_status wm_onnx_load_file(const char *path, wm_onnx_model **out, char *err, size_t errlen);
+/* `buf` must stay valid until wm_onnx_free: weights point into it. base_dir resolves external data (may be NULL). */
+wm_onnx_status wm_onnx_load_buffer(const void *buf, size_t len, const char *base_dir, wm_onnx_model **out,
+                                   char *err, size_t errlen);
+void wm_onnx_free(wm_onnx_model *m);
+
+int wm_onnx_num_inputs(const wm_onnx_model *m);
+int wm_onnx_num_outputs(const wm_onnx_model *m);
+const char *wm_onnx_input_name(const wm_onnx_model *m, int i);
+const char *wm_onnx_output_name(const wm_onnx_model *m, int i);
+/* Declared type/shape of a graph input or output; dims are -1 where symbolic or unknown. Returns ndim or -1. */
+int wm_onnx_input_info(const wm_onnx_model *m, int i, wm_onnx_dtype *dtype, int64_t dims[WM_ONNX_MAX_DIMS]);
+int wm_onnx_output_info(const wm_onnx_model *m, int i, wm_onnx_dtype *dtype, int64_t dims[WM_ONNX_MAX_DIMS]);
+
+/* 1 when graph input i also has an initializer (a default the caller may leave out), else 0. */
+int wm_onnx_input_has_default(const wm_onnx_model *m, int i);
+
+/* Runs the graph. inputs[i] matches graph input i (initializer-backed inputs may be given with data == NULL to
+ * keep the default). outputs receive newly allocated, owned tensors; release each with wm_onnx_tensor_free. */
+wm_onnx_status wm_onnx_run(wm_onnx_model *m, const wm_onnx_tensor *inputs, int ninputs, wm_onnx_tensor *outputs,
+                           int noutputs, char *err, size_t errlen);
+
+/* Parses one serialized TensorProto (the backend tests' *.pb files) into an owned tensor. */
+wm_onnx_status wm_onnx_parse_tensor(const void *buf, size_t len, wm_onnx_tensor *out, char *err, size_t errlen);
+
+void wm_onnx_tensor_free(wm_onnx_tensor *t);
+size_t wm_onnx_dtype_size(wm_onnx_dtype t);
+const char *wm_onnx_dtype_name(wm_onnx_dtype t);
+int64_t wm_onnx_numel(const wm_onnx_tensor *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
