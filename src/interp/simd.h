@@ -152,8 +152,11 @@ static inline wm_v128 wm_i8x16_swizzle(wm_v128 a, wm_v128 s)
 #if WM_SIMD_SSSE3
     return WM_FROMVEC(_mm_shuffle_epi8(WM_M(a), _mm_adds_epu8(WM_M(s), _mm_set1_epi8(0x70))));
 #else
+    uint8_t t[17];                      /* lane 16 = 0 for out-of-range indices */
     wm_v128 r;
-    for (int i = 0; i < 16; i++) r.u8[i] = s.u8[i] < 16 ? a.u8[s.u8[i]] : 0;
+    memcpy(t, a.u8, 16);
+    t[16] = 0;
+    for (int i = 0; i < 16; i++) r.u8[i] = t[s.u8[i] < 16 ? s.u8[i] : 16];
     return r;
 #endif
 }
@@ -713,6 +716,52 @@ static inline wm_v128 wm_f64x2_ceil(wm_v128 a)    { return WM_FROMVEC(_mm_round_
 static inline wm_v128 wm_f64x2_floor(wm_v128 a)   { return WM_FROMVEC(_mm_round_pd(WM_MD(a), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)); }
 static inline wm_v128 wm_f64x2_trunc(wm_v128 a)   { return WM_FROMVEC(_mm_round_pd(WM_MD(a), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC)); }
 static inline wm_v128 wm_f64x2_nearest(wm_v128 a) { return WM_FROMVEC(_mm_round_pd(WM_MD(a), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)); }
+#elif WM_SIMD_VEC
+/* Without SSE4.1 rounding, use the magic-number trick on vectors: for |x| < 2^23 (2^52),
+ * (|x| + 2^23) - 2^23 is |x| rounded to nearest-even; floor/ceil/trunc adjust that by one
+ * and the sign of x is copied back (so -0.5 -> -0 etc.). Larger magnitudes, infinities and
+ * NaNs are already integral: x + 0 returns them (quieting a signalling NaN). */
+enum { WM_RND_NEAREST, WM_RND_TRUNC, WM_RND_FLOOR, WM_RND_CEIL };
+static inline wm_v128 wm_f32x4_round(wm_v128 v, int mode)
+{
+    const wm_vf32 one = {1.0f, 1.0f, 1.0f, 1.0f}, magic = {8388608.0f, 8388608.0f, 8388608.0f, 8388608.0f};
+    wm_vf32 x = WM_TOVEC(wm_vf32, v);
+    wm_vu32 sign = (wm_vu32)x & 0x80000000u;
+    wm_vf32 a = (wm_vf32)((wm_vu32)x & 0x7FFFFFFFu);
+    wm_vi32 small = a < magic;
+    wm_vf32 t = (a + magic) - magic;                                  /* nearest(|x|) */
+    if (mode == WM_RND_TRUNC) t -= (wm_vf32)((wm_vu32)(t > a) & (wm_vu32)one);
+    t = (wm_vf32)((wm_vu32)t | sign);                                  /* nearest(x) or trunc(x) */
+    if (mode == WM_RND_FLOOR) t -= (wm_vf32)((wm_vu32)(t > x) & (wm_vu32)one);
+    if (mode == WM_RND_CEIL) t += (wm_vf32)((wm_vu32)(t < x) & (wm_vu32)one);
+    t = (wm_vf32)(((wm_vu32)t & 0x7FFFFFFFu) | sign);                  /* -0 where due */
+    wm_vf32 big = x + 0.0f;
+    return WM_FROMVEC((wm_vf32)(((wm_vu32)small & (wm_vu32)t) | (~(wm_vu32)small & (wm_vu32)big)));
+}
+static inline wm_v128 wm_f64x2_round(wm_v128 v, int mode)
+{
+    const wm_vf64 one = {1.0, 1.0}, magic = {4503599627370496.0, 4503599627370496.0};
+    wm_vf64 x = WM_TOVEC(wm_vf64, v);
+    wm_vu64 sign = (wm_vu64)x & 0x8000000000000000ull;
+    wm_vf64 a = (wm_vf64)((wm_vu64)x & 0x7FFFFFFFFFFFFFFFull);
+    wm_vi64 small = a < magic;
+    wm_vf64 t = (a + magic) - magic;
+    if (mode == WM_RND_TRUNC) t -= (wm_vf64)((wm_vu64)(t > a) & (wm_vu64)one);
+    t = (wm_vf64)((wm_vu64)t | sign);
+    if (mode == WM_RND_FLOOR) t -= (wm_vf64)((wm_vu64)(t > x) & (wm_vu64)one);
+    if (mode == WM_RND_CEIL) t += (wm_vf64)((wm_vu64)(t < x) & (wm_vu64)one);
+    t = (wm_vf64)(((wm_vu64)t & 0x7FFFFFFFFFFFFFFFull) | sign);
+    wm_vf64 big = x + 0.0;
+    return WM_FROMVEC((wm_vf64)(((wm_vu64)small & (wm_vu64)t) | (~(wm_vu64)small & (wm_vu64)big)));
+}
+static inline wm_v128 wm_f32x4_ceil(wm_v128 a)    { return wm_f32x4_round(a, WM_RND_CEIL); }
+static inline wm_v128 wm_f32x4_floor(wm_v128 a)   { return wm_f32x4_round(a, WM_RND_FLOOR); }
+static inline wm_v128 wm_f32x4_trunc(wm_v128 a)   { return wm_f32x4_round(a, WM_RND_TRUNC); }
+static inline wm_v128 wm_f32x4_nearest(wm_v128 a) { return wm_f32x4_round(a, WM_RND_NEAREST); }
+static inline wm_v128 wm_f64x2_ceil(wm_v128 a)    { return wm_f64x2_round(a, WM_RND_CEIL); }
+static inline wm_v128 wm_f64x2_floor(wm_v128 a)   { return wm_f64x2_round(a, WM_RND_FLOOR); }
+static inline wm_v128 wm_f64x2_trunc(wm_v128 a)   { return wm_f64x2_round(a, WM_RND_TRUNC); }
+static inline wm_v128 wm_f64x2_nearest(wm_v128 a) { return wm_f64x2_round(a, WM_RND_NEAREST); }
 #else
 /* libm's ceil/floor/trunc may return a signalling NaN unchanged; wasm wants a quiet NaN.
  * nearbyint rounds half to even in the default rounding mode. */
