@@ -418,6 +418,20 @@ static int parse_run_args(int argc, char **argv, run_opts *o)
 
 /* ---- running ------------------------------------------------------------------ */
 
+/* Options written after the module path are passed to the module; say so if it looks like a slip. */
+static void hint_misplaced_options(const run_opts *o)
+{
+    for (int i = 0; i < o->nargs; i++) {
+        const char *a = o->args[i];
+        if (!strncmp(a, "--invoke", 8) || !strncmp(a, "--fuel", 6) || !strncmp(a, "--max-memory", 12) ||
+            !strncmp(a, "--timeout", 9)) {
+            fprintf(stderr, "note: `%s` comes after the module path, so it was taken as an argument to the "
+                            "module; put options before it: `wasmind run %s ... %s`\n", a, a, o->path);
+            return;
+        }
+    }
+}
+
 static void print_signature(FILE *out, const char *name, wm_functype t)
 {
     fprintf(out, "`%s` has type (", name);
@@ -556,6 +570,7 @@ int wm_cli_run(int argc, char **argv)
             fprintf(stderr, "error: `%s` does not export `_start`, so there is nothing to run by default.\n"
                             "Choose a function with --invoke NAME, e.g. `wasmind run --invoke NAME %s ARGS...`.\n",
                     o.path, o.path);
+        hint_misplaced_options(&o);
         list_func_exports(stderr, m);
         rc = WM_EXIT_USAGE;
         goto done;
@@ -572,6 +587,7 @@ int wm_cli_run(int argc, char **argv)
     if (!o.invoke && ft.nparams == 0 && nargs > 0) {
         fprintf(stderr, "warning: ignoring %d argument(s) after the module: `_start` takes none "
                         "(program arguments need WASI, which is not supported yet)\n", nargs);
+        hint_misplaced_options(&o);
         nargs = 0;
     }
     if ((uint32_t)nargs != ft.nparams) {
@@ -579,6 +595,7 @@ int wm_cli_run(int argc, char **argv)
         print_signature(stderr, fname, ft);
         fprintf(stderr, ", so it needs %u argument(s), but %d %s given after the module path.\n",
                 ft.nparams, nargs, nargs == 1 ? "was" : "were");
+        hint_misplaced_options(&o);
         rc = WM_EXIT_USAGE;
         goto done;
     }
@@ -590,6 +607,7 @@ int wm_cli_run(int argc, char **argv)
         if (!wm_cli_parse_value(o.args[i], ft.params[i], &args[i], why, sizeof why)) {
             fprintf(stderr, "error: argument %u of `%s` (%s): %s\n", i + 1, fname,
                     wm_cli_valtype_name(ft.params[i]), why);
+            hint_misplaced_options(&o);
             rc = WM_EXIT_USAGE;
             goto done;
         }

@@ -29,12 +29,21 @@ static inline wm_v128 exec_ld_v128(const uint64_t *cells) { wm_v128 v; memcpy(&v
 #define WM_LIKELY(x) __builtin_expect(!!(x), 1)
 #define WM_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define WM_NOINLINE __attribute__((noinline))
+#if defined(__has_attribute)
+#if __has_attribute(fallthrough)
+#define WM_FALLTHROUGH __attribute__((fallthrough))
+#endif
+#endif
 #define WM_COLD __attribute__((cold, noinline))
 #else
 #define WM_LIKELY(x) (x)
 #define WM_UNLIKELY(x) (x)
 #define WM_NOINLINE
 #define WM_COLD
+#endif
+
+#ifndef WM_FALLTHROUGH
+#define WM_FALLTHROUGH do { } while (0)
 #endif
 
 /* ---- byte order: wasm memory is little-endian ---------------------------------------------- */
@@ -875,8 +884,17 @@ L_do_call:
         if (cc->local_cells) {
             uint64_t *l = nfp + cc->param_cells;
             uint32_t nl = cc->local_cells;
-            if (nl <= 8) { for (uint32_t k = 0; k < nl; k++) l[k] = 0; }
-            else memset(l, 0, (size_t)nl * sizeof(uint64_t));
+            switch (nl) {   /* small counts inline: a loop here becomes `rep stos` */
+            default: memset(l, 0, (size_t)nl * sizeof(uint64_t)); break;
+            case 8: l[7] = 0; WM_FALLTHROUGH;
+            case 7: l[6] = 0; WM_FALLTHROUGH;
+            case 6: l[5] = 0; WM_FALLTHROUGH;
+            case 5: l[4] = 0; WM_FALLTHROUGH;
+            case 4: l[3] = 0; WM_FALLTHROUGH;
+            case 3: l[2] = 0; WM_FALLTHROUGH;
+            case 2: l[1] = 0; WM_FALLTHROUGH;
+            case 1: l[0] = 0; break;
+            }
         }
         fp = nfp;
         func = callee;
