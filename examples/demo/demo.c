@@ -20,7 +20,7 @@ static float a[N][N], b[N][N], c[N][N];
 EXPORT("matmul_trace") float matmul_trace(void)
 {
     for (int i = 0; i < N; i++)
-        for (int j = 0; j < N; j++) { a[i][j] = (float)(i + j) / N; b[i][j] = (float)(i - j) / N; }
+        for (int j = 0; j < N; j++) { a[i][j] = (float)(i + j) / N; b[i][j] = (float)((i * j) % 7) / N; }
     for (int i = 0; i < N; i++)
         for (int j = 0; j < N; j++) {
             float s = 0;
