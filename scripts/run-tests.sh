@@ -67,7 +67,7 @@ for b in "$release" "$asan"; do
   done
   if [ -n "$onnx" ] && [ -x "$b/wasmind-onnx-test" ]; then
     run "onnx-node-$tag" "$b/wasmind-onnx-test" "$onnx/node"
-    run "onnx-models-$tag" "$b/wasmind-onnx-test" "$onnx/simple" "$onnx/pytorch-converted" "$onnx/pytorch-operator"
+    run "onnx-models-$tag" "$b/wasmind-onnx-test" "$onnx/simple" "$onnx/pytorch-converted" "$onnx/pytorch-operator" "$root/tests/onnx"
     # Whole CNNs take minutes under ASan; the release build runs them.
     [ "$tag" = release ] && run "onnx-light-$tag" "$b/wasmind-onnx-test" "$onnx/light"
     [ -x "$b/test_onnx_hostile" ] && run "onnx-hostile-$tag" "$b/test_onnx_hostile" \

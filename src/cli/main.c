@@ -7,6 +7,8 @@
 
 #include "cli.h"
 
+int wm_nn_main(int argc, char **argv);   /* src/nn/nn_cli.c */
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -17,6 +19,7 @@ static void usage(FILE *out)
             "Commands:\n"
             "  run      Run a WebAssembly module (calls `_start` or the export given by --invoke)\n"
             "  wast     Run WebAssembly spec tests (.wast files; needs wast2json from wabt)\n"
+            "  nn       Run ONNX models without a guest: `nn test DIR...`, `nn run`, `nn bench`\n"
             "  help     Print this message or the help of a command (`wasmind help run`)\n"
             "\n"
             "Options:\n"
@@ -60,6 +63,8 @@ int main(int argc, char **argv)
         return wm_cli_run(argc - 1, argv + 1);
     if (strcmp(cmd, "wast") == 0)
         return wm_cli_wast(argc - 1, argv + 1);
+    if (strcmp(cmd, "nn") == 0)
+        return wm_nn_main(argc - 1, argv + 1);
     /* `wasmind foo.wasm ...` runs the module, like wasmtime. */
     if (cmd[0] != '-' && (ends_with(cmd, ".wasm") || strchr(cmd, '/'))) {
         argv[0] = (char *)"run";

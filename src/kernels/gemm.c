@@ -1,4 +1,6 @@
 /* gemm.c — blocked single-precision GEMM (packed panels, 4x16 register tile) and the MatMul / Gemm operators. */
+#include <pthread.h>
+
 #include "kernels.h"
 
 #define MR 4
@@ -48,8 +50,8 @@ static void micro_4x16(int64_t kc, const float *restrict a, const float *restric
   for (int j = 0; j < NR; j++) { acc[0][j] = c0[j]; acc[1][j] = c1[j]; acc[2][j] = c2[j]; acc[3][j] = c3[j]; }
 }
 
-void sgemm(int transA, int transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
-           const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+static void sgemm_serial(int transA, int transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                         int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
   for (int64_t i = 0; i < M; i++) {
     float *c = C + i * ldc;
     if (beta == 0) for (int64_t j = 0; j < N; j++) c[j] = 0;
@@ -98,6 +100,65 @@ void sgemm(int transA, int transB, int64_t M, int64_t N, int64_t K, float alpha,
   }
   free(bp);
   free(ap);
+}
+
+/* ---- threading: large products are split into independent row or column blocks, one per thread ---- */
+#define MAX_THREADS 64
+#define PAR_MIN_FLOPS 4000000.0 /* below ~1 ms of work, creating threads costs more than it saves */
+static int g_threads = 1;
+
+void wm_onnx_set_threads(int n) { g_threads = n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : n; }
+int wm_onnx_get_threads(void) { return g_threads; }
+
+typedef struct gemm_job {
+  int transA, transB;
+  int64_t M, N, K, lda, ldb, ldc;
+  float alpha, beta;
+  const float *A, *B;
+  float *C;
+} gemm_job;
+
+static void *gemm_worker(void *p) {
+  gemm_job *j = p;
+  sgemm_serial(j->transA, j->transB, j->M, j->N, j->K, j->alpha, j->A, j->lda, j->B, j->ldb, j->beta, j->C, j->ldc);
+  return NULL;
+}
+
+void sgemm(int transA, int transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+           const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+  int nt = g_threads;
+  if (nt <= 1 || 2.0 * (double)M * (double)N * (double)K < PAR_MIN_FLOPS) {
+    sgemm_serial(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  /* split the longer side of C, in whole register tiles, so blocks never share a cache line of C rows */
+  int by_rows = M >= N;
+  int64_t len = by_rows ? M : N, tile = by_rows ? MR : NR;
+  int64_t per = ((len + nt - 1) / nt + tile - 1) / tile * tile;
+  gemm_job jobs[MAX_THREADS];
+  pthread_t tid[MAX_THREADS];
+  int started[MAX_THREADS] = {0}, n = 0;
+  for (int64_t s = 0; s < len && n < MAX_THREADS; s += per, n++) {
+    int64_t l = len - s < per ? len - s : per;
+    gemm_job *j = &jobs[n];
+    *j = (gemm_job){transA, transB, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C};
+    if (by_rows) {
+      j->M = l;
+      j->A = transA ? A + s : A + s * lda;
+      j->C = C + s * ldc;
+    } else {
+      j->N = l;
+      j->B = transB ? B + s * ldb : B + s;
+      j->C = C + s;
+    }
+  }
+  /* the calling thread takes block 0; a block whose thread cannot start runs here too */
+  for (int i = 1; i < n; i++) started[i] = pthread_create(&tid[i], NULL, gemm_worker, &jobs[i]) == 0;
+  gemm_worker(&jobs[0]);
+  for (int i = 1; i < n; i++) {
+    if (started[i]) pthread_join(tid[i], NULL);
+    else gemm_worker(&jobs[i]);
+  }
 }
 
 KERNEL(Gemm) {

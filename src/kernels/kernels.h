@@ -43,6 +43,7 @@ float attr_float(const onnx_node *n, const char *name, float def);
 const char *attr_str(const onnx_node *n, const char *name, const char *def);
 const int64_t *attr_ints(const onnx_node *n, const char *name, size_t *count); /* NULL when absent */
 const float *attr_floats(const onnx_node *n, const char *name, size_t *count);
+const char *const *attr_strs(const onnx_node *n, const char *name, size_t *count); /* NULL when absent */
 
 /* Inputs */
 static inline const wm_onnx_tensor *kin(onnx_kernel_ctx *k, int i) { return i < k->nin ? k->in[i] : NULL; }

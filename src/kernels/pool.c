@@ -4,6 +4,9 @@
 typedef struct pool_geom {
   int nsp;
   int64_t in[3], k[3], out[3], s[3], d[3], pb[3], pe[3];
+  /* end padding counted by count_include_pad: ceil_mode windows that run past pe count those cells too,
+   * as the ONNX reference pads the input up to the last window before averaging */
+  int64_t pc[3];
 } pool_geom;
 
 static int pool_attrs(onnx_kernel_ctx *k, const wm_onnx_tensor *x, pool_geom *g) {
@@ -48,6 +51,10 @@ static int pool_attrs(onnx_kernel_ctx *k, const wm_onnx_tensor *x, pool_geom *g)
     /* the last window must start inside the input or left padding */
     if (ceil_mode && (g->out[j] - 1) * g->s[j] >= g->in[j] + g->pb[j]) g->out[j]--;
   }
+  for (int j = 0; j < 3; j++) {
+    int64_t need = (g->out[j] - 1) * g->s[j] + (g->k[j] - 1) * g->d[j] + 1 - g->in[j] - g->pb[j];
+    g->pc[j] = need > g->pe[j] ? need : g->pe[j];
+  }
   return 0;
 }
 
@@ -87,7 +94,7 @@ static int run_pool(onnx_kernel_ctx *k, int kind) {
               int64_t iy = oy * g.s[1] - g.pb[1] + ky * g.d[1];
               for (int64_t kx = 0; kx < g.k[2]; kx++) {
                 int64_t ix = oxx * g.s[2] - g.pb[2] + kx * g.d[2];
-                int inside_pad = iz < g.in[0] + g.pe[0] && iy < g.in[1] + g.pe[1] && ix < g.in[2] + g.pe[2];
+                int inside_pad = iz < g.in[0] + g.pc[0] && iy < g.in[1] + g.pc[1] && ix < g.in[2] + g.pc[2];
                 if (iz < 0 || iz >= g.in[0] || iy < 0 || iy >= g.in[1] || ix < 0 || ix >= g.in[2]) {
                   cnt_pad += inside_pad;
                   continue;

@@ -22,6 +22,7 @@
   X(LpNormalization) X(MeanVarianceNormalization) \
   X(Resize) X(Upsample) \
   X(QuantizeLinear) X(DequantizeLinear) \
+  X(RNN) X(GRU) X(LSTM) \
   ONNX_OPS_MORE(X)
 
 #ifndef ONNX_OPS_MORE

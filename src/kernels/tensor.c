@@ -42,6 +42,12 @@ const char *attr_str(const onnx_node *n, const char *name, const char *def) {
   const onnx_attr *a = attr_find(n, name);
   return a && a->type == ATTR_STRING && a->s ? a->s : def;
 }
+const char *const *attr_strs(const onnx_node *n, const char *name, size_t *count) {
+  const onnx_attr *a = attr_find(n, name);
+  if (!a || a->type != ATTR_STRINGS || !a->strs) return NULL;
+  *count = a->n;
+  return a->strs;
+}
 const int64_t *attr_ints(const onnx_node *n, const char *name, size_t *count) {
   const onnx_attr *a = attr_find(n, name);
   if (!a || a->type != ATTR_INTS) return NULL;

@@ -15,7 +15,8 @@
 #include "onnx.h"
 #include "onnx_ir.h"
 
-enum { VAL_INTERMEDIATE = 0, VAL_INPUT = 1, VAL_INIT = 2 };
+/* VAL_OUTER: a subgraph's view of a value of an enclosing graph (borrowed while the subgraph runs). */
+enum { VAL_INTERMEDIATE = 0, VAL_INPUT = 1, VAL_INIT = 2, VAL_OUTER = 3 };
 
 typedef struct value {
   const char *name;
@@ -28,8 +29,18 @@ typedef struct value {
   wm_onnx_tensor rt;   /* runtime tensor */
 } value;
 
+struct name_table;
+
+/* The root graph and every subgraph (If/Loop/Scan bodies) get one of these; subgraphs share the root's ir. */
 struct wm_onnx_model {
   onnx_model_ir ir;
+  struct wm_onnx_model *parent; /* enclosing graph for subgraphs, NULL at the root */
+  struct name_table *scope;     /* name table, only while building (subgraphs resolve outer names through it) */
+  int cur_node;                 /* node whose subgraphs are being built */
+  int nouter, *outer_local, *outer_parent; /* captured outer values: local id <- parent id */
+  struct wm_onnx_model ***subs; /* per node: its subgraph plans (NULL for ordinary nodes) */
+  int *nsubs;
+  int **implicit, *nimplicit;   /* per node: outer values its subgraphs read (ordering and lifetimes) */
   void *file_map;
   size_t file_len;
   char *base_dir;
@@ -60,6 +71,9 @@ typedef struct name_table {
   int *slots;
   size_t cap;
 } name_table;
+
+static wm_onnx_status build(wm_onnx_model *m, char *err, size_t errlen);
+static void free_plan(wm_onnx_model *m);
 
 static uint64_t hash_str(const char *s) {
   uint64_t h = 1469598103934665603ull;
@@ -92,6 +106,109 @@ static int intern(wm_onnx_model *m, name_table *t, const char *name, int kind) {
   return id;
 }
 
+
+/* ---- subgraphs (If / Loop / Scan) ---- */
+static int is_control_op(const char *op) { return !strcmp(op, "If") || !strcmp(op, "Loop") || !strcmp(op, "Scan"); }
+/* Never called: the executor runs control-flow nodes itself; a non-NULL fn marks the node as supported. */
+static int control_placeholder(onnx_kernel_ctx *k) { return kfail(k, "control-flow node run as a kernel"); }
+
+/* Upper bound on the outer names a node's subgraphs can capture into this graph (for sizing the value table). */
+static size_t sub_name_bound(const onnx_node *nd) {
+  size_t n = 0;
+  for (int a = 0; a < nd->nattr; a++) {
+    const onnx_graph *sg = nd->attrs[a].type == ATTR_GRAPH ? nd->attrs[a].g : NULL;
+    if (!sg) continue;
+    n += (size_t)sg->noutputs;
+    for (int i = 0; i < sg->nnodes; i++) n += (size_t)sg->nodes[i].nin + sub_name_bound(&sg->nodes[i]);
+  }
+  return n;
+}
+
+/* Resolves name in the enclosing graphs; interns a VAL_OUTER value here and records the capture.
+ * The enclosing node gets the parent value as an implicit input. Returns the local id or -1. */
+static int capture_outer(wm_onnx_model *m, const char *name) {
+  wm_onnx_model *p = m->parent;
+  if (!p || !p->scope) return -1;
+  int pid = lookup(p->scope, p->values, name);
+  if (pid < 0 && p->parent) pid = capture_outer(p, name);
+  if (pid < 0 || (p->values[pid].kind == VAL_INTERMEDIATE && p->values[pid].producer < 0)) return -1;
+  int n = p->cur_node, dup = 0;
+  for (int i = 0; i < p->nimplicit[n]; i++) dup |= p->implicit[n][i] == pid;
+  if (!dup) {
+    int *na = realloc(p->implicit[n], (size_t)(p->nimplicit[n] + 1) * sizeof(int));
+    if (!na) return -1;
+    p->implicit[n] = na;
+    na[p->nimplicit[n]++] = pid;
+  }
+  int id = intern(m, m->scope, name, VAL_OUTER);
+  m->outer_local[m->nouter] = id;
+  m->outer_parent[m->nouter++] = pid;
+  return id;
+}
+
+static wm_onnx_status build_subgraphs(wm_onnx_model *m, int n, char *err, size_t errlen) {
+  onnx_node *nd = &m->ir.graph->nodes[n];
+  m->subs[n] = calloc((size_t)nd->nattr + 1, sizeof *m->subs[n]);
+  if (!m->subs[n]) { set_err(err, errlen, "out of memory"); return WM_ONNX_ERR_NOMEM; }
+  m->cur_node = n;
+  for (int a = 0; a < nd->nattr; a++) {
+    if (nd->attrs[a].type == ATTR_GRAPHS) {
+      set_err(err, errlen, "node '%s' (%s): graph-list attributes are not supported", nd->name, nd->op_type);
+      return WM_ONNX_ERR_UNSUPPORTED;
+    }
+    if (nd->attrs[a].type != ATTR_GRAPH || !nd->attrs[a].g) continue;
+    wm_onnx_model *sub = calloc(1, sizeof *sub);
+    if (!sub) { set_err(err, errlen, "out of memory"); return WM_ONNX_ERR_NOMEM; }
+    sub->ir = m->ir;   /* shares the root's arena and opsets; never released through a subgraph */
+    sub->ir.graph = nd->attrs[a].g;
+    sub->parent = m;
+    m->subs[n][m->nsubs[n]++] = sub;
+    char serr[400] = "";
+    wm_onnx_status st = build(sub, serr, sizeof serr);
+    if (st) {
+      set_err(err, errlen, "node '%s' (%s) attribute %s: %s", nd->name, nd->op_type, nd->attrs[a].name, serr);
+      return st;
+    }
+  }
+  return WM_ONNX_OK;
+}
+
+/* The subgraph built from node attribute `name`, or NULL. */
+static wm_onnx_model *sub_of(wm_onnx_model *m, int n, const char *name) {
+  onnx_node *nd = &m->ir.graph->nodes[n];
+  int k = 0;
+  for (int a = 0; a < nd->nattr; a++) {
+    if (nd->attrs[a].type != ATTR_GRAPH || !nd->attrs[a].g) continue;
+    if (!strcmp(nd->attrs[a].name, name)) return k < m->nsubs[n] ? m->subs[n][k] : NULL;
+    k++;
+  }
+  return NULL;
+}
+
+static void free_plan(wm_onnx_model *m) {
+  if (m->subs)
+    for (int n = 0; n < m->ir.graph->nnodes; n++) {
+      for (int k = 0; m->subs[n] && k < m->nsubs[n]; k++) {
+        wm_onnx_model *sub = m->subs[n][k];
+        for (int i = 0; i < sub->nvalues; i++) wm_onnx_tensor_free(&sub->values[i].rt);
+        free_plan(sub);
+        free(sub);
+      }
+      free(m->subs[n]);
+      if (m->implicit) free(m->implicit[n]);
+    }
+  free(m->subs);
+  free(m->nsubs);
+  free(m->implicit);
+  free(m->nimplicit);
+  free(m->outer_local);
+  free(m->outer_parent);
+  free(m->values);
+  free(m->order);
+  free(m->input_ids);
+  free(m->output_ids);
+}
+
 static wm_onnx_status build(wm_onnx_model *m, char *err, size_t errlen) {
   onnx_graph *g = m->ir.graph;
   m->default_opset = 1;
@@ -99,8 +216,9 @@ static wm_onnx_status build(wm_onnx_model *m, char *err, size_t errlen) {
     const char *d = m->ir.opsets[i].domain;
     if (!*d || !strcmp(d, "ai.onnx")) m->default_opset = (int)m->ir.opsets[i].version;
   }
-  size_t maxvals = (size_t)g->ninit + (size_t)g->ninputs + 1;
-  for (int i = 0; i < g->nnodes; i++) maxvals += (size_t)g->nodes[i].nin + (size_t)g->nodes[i].nout;
+  size_t maxvals = (size_t)g->ninit + (size_t)g->ninputs + (size_t)g->noutputs + 1;
+  for (int i = 0; i < g->nnodes; i++)
+    maxvals += (size_t)g->nodes[i].nin + (size_t)g->nodes[i].nout + sub_name_bound(&g->nodes[i]);
   m->values = calloc(maxvals, sizeof *m->values);
   name_table nt = {NULL, 16};
   while (nt.cap < maxvals * 2) nt.cap *= 2;
@@ -110,8 +228,16 @@ static wm_onnx_status build(wm_onnx_model *m, char *err, size_t errlen) {
   m->output_ids = calloc((size_t)g->noutputs + 1, sizeof(int));
   int *indeg = calloc((size_t)g->nnodes + 1, sizeof(int));
   int *queue = calloc((size_t)g->nnodes + 1, sizeof(int));
+  m->subs = calloc((size_t)g->nnodes + 1, sizeof *m->subs);
+  m->nsubs = calloc((size_t)g->nnodes + 1, sizeof *m->nsubs);
+  m->implicit = calloc((size_t)g->nnodes + 1, sizeof *m->implicit);
+  m->nimplicit = calloc((size_t)g->nnodes + 1, sizeof *m->nimplicit);
+  m->outer_local = calloc(maxvals, sizeof(int));
+  m->outer_parent = calloc(maxvals, sizeof(int));
+  m->scope = &nt;
   wm_onnx_status st = WM_ONNX_OK;
-  if (!m->values || !nt.slots || !m->order || !m->input_ids || !m->output_ids || !indeg || !queue) {
+  if (!m->values || !nt.slots || !m->order || !m->input_ids || !m->output_ids || !indeg || !queue || !m->subs ||
+      !m->nsubs || !m->implicit || !m->nimplicit || !m->outer_local || !m->outer_parent) {
     set_err(err, errlen, "out of memory");
     st = WM_ONNX_ERR_NOMEM;
     goto done;
@@ -153,13 +279,14 @@ static wm_onnx_status build(wm_onnx_model *m, char *err, size_t errlen) {
       st = WM_ONNX_ERR_UNSUPPORTED;
       goto done;
     }
-    nd->fn = onnx_find_kernel(nd->op_type);
+    int control = is_control_op(nd->op_type);
+    nd->fn = control ? control_placeholder : onnx_find_kernel(nd->op_type);
     if (!nd->fn) {
       set_err(err, errlen, "node '%s': unsupported operator %s", nd->name, nd->op_type);
       st = WM_ONNX_ERR_UNSUPPORTED;
       goto done;
     }
-    for (int a = 0; a < nd->nattr; a++)
+    for (int a = 0; a < nd->nattr && !control; a++)
       if (nd->attrs[a].type == ATTR_GRAPH || nd->attrs[a].type == ATTR_GRAPHS) {
         set_err(err, errlen, "node '%s': operator %s with subgraphs is not supported", nd->name, nd->op_type);
         st = WM_ONNX_ERR_UNSUPPORTED;
@@ -186,6 +313,7 @@ static wm_onnx_status build(wm_onnx_model *m, char *err, size_t errlen) {
     for (int i = 0; i < nd->nin; i++) {
       if (!*nd->in_names[i]) { nd->in[i] = -1; continue; }
       int id = lookup(&nt, m->values, nd->in_names[i]);
+      if (id < 0 && m->parent) id = capture_outer(m, nd->in_names[i]);
       if (id < 0 || (m->values[id].kind == VAL_INTERMEDIATE && m->values[id].producer < 0)) {
         set_err(err, errlen, "node '%s' (%s): input '%s' is not produced by any node, initializer or graph input",
                 nd->name, nd->op_type, nd->in_names[i]);
@@ -195,13 +323,19 @@ static wm_onnx_status build(wm_onnx_model *m, char *err, size_t errlen) {
       nd->in[i] = id;
       if (m->values[id].producer >= 0) indeg[n]++;
     }
+    if (is_control_op(nd->op_type)) {
+      st = build_subgraphs(m, n, err, errlen);
+      if (st) goto done;
+      for (int i = 0; i < m->nimplicit[n]; i++)
+        if (m->values[m->implicit[n][i]].producer >= 0) indeg[n]++;
+    }
   }
   /* Kahn's algorithm; ties keep file order so execution is deterministic */
   int qh = 0, qt = 0, placed = 0;
   for (int n = 0; n < g->nnodes; n++) if (!indeg[n]) queue[qt++] = n;
   int *users_start = calloc((size_t)m->nvalues + 1, sizeof(int));
   int total_uses = 0;
-  for (int n = 0; n < g->nnodes; n++) total_uses += g->nodes[n].nin;
+  for (int n = 0; n < g->nnodes; n++) total_uses += g->nodes[n].nin + m->nimplicit[n];
   int *users = calloc((size_t)total_uses + 1, sizeof(int));
   int *fill = calloc((size_t)m->nvalues + 1, sizeof(int));
   if (!users_start || !users || !fill) {
@@ -210,14 +344,21 @@ static wm_onnx_status build(wm_onnx_model *m, char *err, size_t errlen) {
     st = WM_ONNX_ERR_NOMEM;
     goto done;
   }
-  for (int n = 0; n < g->nnodes; n++)
+  for (int n = 0; n < g->nnodes; n++) {
     for (int i = 0; i < g->nodes[n].nin; i++) if (g->nodes[n].in[i] >= 0) users_start[g->nodes[n].in[i] + 1]++;
+    for (int i = 0; i < m->nimplicit[n]; i++) users_start[m->implicit[n][i] + 1]++;
+  }
   for (int v = 0; v < m->nvalues; v++) users_start[v + 1] += users_start[v];
-  for (int n = 0; n < g->nnodes; n++)
+  for (int n = 0; n < g->nnodes; n++) {
     for (int i = 0; i < g->nodes[n].nin; i++) {
       int v = g->nodes[n].in[i];
       if (v >= 0) users[users_start[v] + fill[v]++] = n;
     }
+    for (int i = 0; i < m->nimplicit[n]; i++) {
+      int v = m->implicit[n][i];
+      users[users_start[v] + fill[v]++] = n;
+    }
+  }
   while (qh < qt) {
     int n = queue[qh++];
     m->order[placed++] = n;
@@ -241,9 +382,12 @@ static wm_onnx_status build(wm_onnx_model *m, char *err, size_t errlen) {
   for (int p = 0; p < g->nnodes; p++) {
     onnx_node *nd = &g->nodes[m->order[p]];
     for (int i = 0; i < nd->nin; i++) if (nd->in[i] >= 0) m->values[nd->in[i]].last_use = p;
+    int n = m->order[p];
+    for (int i = 0; i < m->nimplicit[n]; i++) m->values[m->implicit[n][i]].last_use = p;
   }
   for (int i = 0; i < g->noutputs; i++) {
     int id = lookup(&nt, m->values, g->outputs[i].name);
+    if (id < 0 && m->parent) id = capture_outer(m, g->outputs[i].name);
     if (id < 0 || (m->values[id].kind == VAL_INTERMEDIATE && m->values[id].producer < 0)) {
       set_err(err, errlen, "graph output '%s' is never produced", g->outputs[i].name);
       st = WM_ONNX_ERR_INVALID;
@@ -253,6 +397,7 @@ static wm_onnx_status build(wm_onnx_model *m, char *err, size_t errlen) {
     m->output_ids[i] = id;
   }
 done:
+  m->scope = NULL;
   free(nt.slots);
   free(indeg);
   free(queue);
@@ -326,13 +471,10 @@ wm_onnx_status wm_onnx_load_file(const char *path, wm_onnx_model **out, char *er
 void wm_onnx_free(wm_onnx_model *m) {
   if (!m) return;
   for (int i = 0; i < m->nvalues; i++) wm_onnx_tensor_free(&m->values[i].rt);
+  free_plan(m);   /* before the ir: plans walk the arena-allocated graphs */
   onnx_model_ir_release(&m->ir);
   if (m->file_map) munmap(m->file_map, m->file_len);
   free(m->base_dir);
-  free(m->values);
-  free(m->order);
-  free(m->input_ids);
-  free(m->output_ids);
   free(m);
 }
 
@@ -366,6 +508,398 @@ int wm_onnx_output_info(const wm_onnx_model *m, int i, wm_onnx_dtype *dtype, int
 
 static void reset_runtime(wm_onnx_model *m) {
   for (int i = 0; i < m->nvalues; i++) wm_onnx_tensor_free(&m->values[i].rt);
+}
+
+
+/* ---- execution ---- */
+static wm_onnx_status run_control(wm_onnx_model *m, int n, const wm_onnx_tensor **in, wm_onnx_tensor **out, char *err,
+                                  size_t errlen);
+
+/* Runs every node of m in plan order; inputs, initializers and captured values are already in place. */
+static wm_onnx_status exec_graph(wm_onnx_model *m, char *err, size_t errlen) {
+  onnx_graph *g = m->ir.graph;
+  const wm_onnx_tensor *inbuf[64];
+  wm_onnx_tensor *outbuf[64];
+  wm_onnx_tensor scratch[64];
+  wm_onnx_status st = WM_ONNX_OK;
+  for (int p = 0; p < g->nnodes; p++) {
+    int idx = m->order[p];
+    onnx_node *nd = &g->nodes[idx];
+    if (nd->nin > 64 || nd->nout > 64) {
+      set_err(err, errlen, "node '%s' (%s): too many inputs/outputs", nd->name, nd->op_type);
+      st = WM_ONNX_ERR_UNSUPPORTED;
+      break;
+    }
+    for (int i = 0; i < nd->nin; i++) inbuf[i] = nd->in[i] >= 0 ? &m->values[nd->in[i]].rt : NULL;
+    for (int o = 0; o < nd->nout; o++) {
+      memset(&scratch[o], 0, sizeof scratch[o]);
+      outbuf[o] = nd->out[o] >= 0 ? &m->values[nd->out[o]].rt : &scratch[o];
+    }
+    char kerr[384] = "";
+    int rc;
+    if (m->subs[idx]) {
+      wm_onnx_status cs = run_control(m, idx, inbuf, outbuf, kerr, sizeof kerr);
+      rc = cs == WM_ONNX_OK ? 0 : cs == WM_ONNX_ERR_UNSUPPORTED ? -2 : -1;
+    } else {
+      onnx_kernel_ctx k = {nd, nd->opset, nd->nin, nd->nout, inbuf, outbuf, kerr, sizeof kerr};
+      rc = nd->fn(&k);
+    }
+    for (int o = 0; o < nd->nout; o++) if (nd->out[o] < 0) wm_onnx_tensor_free(&scratch[o]);
+    if (rc) {
+      set_err(err, errlen, "node '%s' (%s): %s", nd->name, nd->op_type, kerr);
+      st = rc == -2 ? WM_ONNX_ERR_UNSUPPORTED : WM_ONNX_ERR_RUNTIME;
+      break;
+    }
+    for (int i = 0; i < nd->nin + m->nimplicit[idx]; i++) {
+      int id = i < nd->nin ? nd->in[i] : m->implicit[idx][i - nd->nin];
+      if (id >= 0 && m->values[id].last_use == p && !m->values[id].is_output && m->values[id].kind == VAL_INTERMEDIATE)
+        wm_onnx_tensor_free(&m->values[id].rt);
+    }
+  }
+  return st;
+}
+
+/* Moves (or copies, when borrowed) the graph outputs into caller-owned tensors. */
+static wm_onnx_status take_outputs(wm_onnx_model *m, wm_onnx_tensor *outputs, int noutputs) {
+  for (int i = 0; i < noutputs; i++) {
+    value *v = &m->values[m->output_ids[i]];
+    outputs[i] = v->rt;
+    if (v->rt.flags & WM_ONNX_TENSOR_OWNED) {
+      memset(&v->rt, 0, sizeof v->rt);
+      continue;
+    }
+    /* an input, initializer or outer value exported directly: give the caller its own copy */
+    outputs[i].data = malloc(v->rt.nbytes ? v->rt.nbytes : 1);
+    if (!outputs[i].data) {
+      for (int j = 0; j < i; j++) wm_onnx_tensor_free(&outputs[j]);
+      memset(&outputs[i], 0, sizeof outputs[i]);
+      return WM_ONNX_ERR_NOMEM;
+    }
+    if (v->rt.nbytes) memcpy(outputs[i].data, v->rt.data, v->rt.nbytes);
+    outputs[i].flags = WM_ONNX_TENSOR_OWNED;
+  }
+  return WM_ONNX_OK;
+}
+
+/* Runs subgraph s with args bound to its inputs; outs receives all of its outputs (owned). */
+static wm_onnx_status run_sub(wm_onnx_model *s, const wm_onnx_tensor *const *args, int nargs, wm_onnx_tensor *outs,
+                              char *err, size_t errlen) {
+  onnx_graph *g = s->ir.graph;
+  if (nargs != g->ninputs) {
+    set_err(err, errlen, "subgraph takes %d inputs, %d given", g->ninputs, nargs);
+    return WM_ONNX_ERR_INVALID;
+  }
+  reset_runtime(s);
+  for (int i = 0; i < s->nvalues; i++)
+    if (s->values[i].kind == VAL_INIT) s->values[i].rt = s->values[i].init, s->values[i].rt.flags = 0;
+  for (int i = 0; i < s->nouter; i++) {
+    s->values[s->outer_local[i]].rt = s->parent->values[s->outer_parent[i]].rt;
+    s->values[s->outer_local[i]].rt.flags = 0; /* borrowed from the enclosing graph */
+  }
+  for (int i = 0; i < nargs; i++) {
+    s->values[s->input_ids[i]].rt = *args[i];
+    s->values[s->input_ids[i]].rt.flags = 0;
+  }
+  wm_onnx_status st = exec_graph(s, err, errlen);
+  if (st == WM_ONNX_OK) st = take_outputs(s, outs, g->noutputs);
+  reset_runtime(s);
+  return st;
+}
+
+static int scalar_true(const wm_onnx_tensor *t) { return t && wm_onnx_numel(t) > 0 && t->data && tget_i64(t, 0) != 0; }
+
+static void move_into(wm_onnx_tensor *dst, wm_onnx_tensor *src) {
+  wm_onnx_tensor_free(dst);
+  *dst = *src;
+  memset(src, 0, sizeof *src);
+}
+
+static wm_onnx_status run_if(wm_onnx_model *m, int n, const wm_onnx_tensor **in, wm_onnx_tensor **out, char *err,
+                             size_t errlen) {
+  onnx_node *nd = &m->ir.graph->nodes[n];
+  if (nd->nin < 1 || !in[0] || wm_onnx_numel(in[0]) < 1) {
+    set_err(err, errlen, "missing condition");
+    return WM_ONNX_ERR_RUNTIME;
+  }
+  const char *br = scalar_true(in[0]) ? "then_branch" : "else_branch";
+  wm_onnx_model *s = sub_of(m, n, br);
+  if (!s || s->ir.graph->noutputs < nd->nout) {
+    set_err(err, errlen, "%s missing or has fewer outputs than the node", br);
+    return WM_ONNX_ERR_INVALID;
+  }
+  int ns = s->ir.graph->noutputs;
+  wm_onnx_tensor *outs = calloc((size_t)ns + 1, sizeof *outs);
+  if (!outs) { set_err(err, errlen, "out of memory"); return WM_ONNX_ERR_NOMEM; }
+  wm_onnx_status st = run_sub(s, NULL, 0, outs, err, errlen);
+  if (st == WM_ONNX_OK)
+    for (int o = 0; o < nd->nout; o++) move_into(out[o], &outs[o]);
+  for (int o = 0; o < ns; o++) wm_onnx_tensor_free(&outs[o]);
+  free(outs);
+  return st;
+}
+
+/* A growing stack of equally shaped per-iteration tensors (Loop/Scan outputs). */
+typedef struct stack_acc {
+  wm_onnx_tensor first; /* shape/type of the first element (data unused) */
+  unsigned char *buf;
+  size_t len, cap;
+  int64_t count;
+} stack_acc;
+
+static int acc_push(stack_acc *a, const wm_onnx_tensor *t, char *err, size_t errlen) {
+  if (a->count == 0) {
+    a->first = *t;
+    a->first.data = NULL;
+    a->first.flags = 0;
+  } else {
+    int same = a->first.dtype == t->dtype && a->first.ndim == t->ndim;
+    for (int d = 0; same && d < t->ndim; d++) same = a->first.dims[d] == t->dims[d];
+    if (!same) { set_err(err, errlen, "scan output changes shape or type between iterations"); return -1; }
+  }
+  if (a->first.ndim >= WM_ONNX_MAX_DIMS) { set_err(err, errlen, "scan output rank too large"); return -1; }
+  if (a->len + t->nbytes > ((size_t)1 << 32)) { set_err(err, errlen, "scan output exceeds 4 GiB"); return -1; }
+  if (a->len + t->nbytes > a->cap) {
+    size_t nc = a->cap ? a->cap * 2 : 256;
+    while (nc < a->len + t->nbytes) nc *= 2;
+    unsigned char *nb = realloc(a->buf, nc);
+    if (!nb) { set_err(err, errlen, "out of memory"); return -1; }
+    a->buf = nb;
+    a->cap = nc;
+  }
+  if (t->nbytes) memcpy(a->buf + a->len, t->data, t->nbytes);
+  a->len += t->nbytes;
+  a->count++;
+  return 0;
+}
+
+/* Stacks the elements along axis (0 = new leading dimension); reversed when rev. */
+static int acc_finish(stack_acc *a, int axis, int rev, wm_onnx_dtype fallback, wm_onnx_tensor *dst, char *err,
+                      size_t errlen) {
+  wm_onnx_tensor t;
+  memset(&t, 0, sizeof t);
+  if (a->count == 0) { /* no iterations: element shape unknown */
+    t.dtype = fallback ? fallback : WM_ONNX_FLOAT;
+    t.ndim = 1;
+    t.data = malloc(1);
+    if (!t.data) { set_err(err, errlen, "out of memory"); return -1; }
+    t.flags = WM_ONNX_TENSOR_OWNED;
+    wm_onnx_tensor_free(dst);
+    *dst = t;
+    return 0;
+  }
+  int er = a->first.ndim;
+  if (axis < 0) axis += er + 1;
+  if (axis < 0 || axis > er) { set_err(err, errlen, "scan output axis out of range"); return -1; }
+  t.dtype = a->first.dtype;
+  t.ndim = er + 1;
+  for (int d = 0, s = 0; d < t.ndim; d++) t.dims[d] = d == axis ? a->count : a->first.dims[s++];
+  t.nbytes = a->len;
+  t.data = malloc(a->len ? a->len : 1);
+  if (!t.data) { set_err(err, errlen, "out of memory"); return -1; }
+  t.flags = WM_ONNX_TENSOR_OWNED;
+  size_t es = wm_onnx_dtype_size(t.dtype), ebytes = a->len / (size_t)a->count;
+  size_t outer = 1, inner;
+  for (int d = 0; d < axis; d++) outer *= (size_t)a->first.dims[d];
+  inner = outer ? ebytes / outer : 0;
+  (void)es;
+  for (int64_t i = 0; i < a->count; i++) {
+    int64_t pos = rev ? a->count - 1 - i : i;
+    for (size_t o = 0; o < outer; o++)
+      memcpy((unsigned char *)t.data + (o * (size_t)a->count + (size_t)pos) * inner, a->buf + (size_t)i * ebytes + o * inner,
+             inner);
+  }
+  wm_onnx_tensor_free(dst);
+  *dst = t;
+  return 0;
+}
+
+static wm_onnx_status run_loop(wm_onnx_model *m, int n, const wm_onnx_tensor **in, wm_onnx_tensor **out, char *err,
+                               size_t errlen) {
+  onnx_node *nd = &m->ir.graph->nodes[n];
+  wm_onnx_model *body = sub_of(m, n, "body");
+  int N = nd->nin - 2;
+  if (!body || N < 0 || body->ir.graph->ninputs != N + 2 || body->ir.graph->noutputs < N + 1) {
+    set_err(err, errlen, "body does not match the node's loop-carried values");
+    return WM_ONNX_ERR_INVALID;
+  }
+  int K = body->ir.graph->noutputs - 1 - N, nb = body->ir.graph->noutputs;
+  if (nd->nout > N + K) {
+    set_err(err, errlen, "node has more outputs than the body produces");
+    return WM_ONNX_ERR_INVALID;
+  }
+  for (int i = 0; i < N; i++)
+    if (!in[2 + i]) {
+      set_err(err, errlen, "loop-carried input %d is missing", i);
+      return WM_ONNX_ERR_UNSUPPORTED;
+    }
+  int64_t trip = in[0] && wm_onnx_numel(in[0]) > 0 ? tget_i64(in[0], 0) : INT64_MAX;
+  int cond = in[1] ? scalar_true(in[1]) : 1;
+  wm_onnx_tensor *carried = calloc((size_t)N + 1, sizeof *carried), *outs = calloc((size_t)nb + 1, sizeof *outs);
+  const wm_onnx_tensor **args = calloc((size_t)N + 3, sizeof *args);
+  stack_acc *acc = calloc((size_t)K + 1, sizeof *acc);
+  wm_onnx_status st = WM_ONNX_OK;
+  if (!carried || !outs || !args || !acc) { set_err(err, errlen, "out of memory"); st = WM_ONNX_ERR_NOMEM; goto done; }
+  for (int i = 0; i < N; i++) { carried[i] = *in[2 + i]; carried[i].flags = 0; }
+  int64_t iter = 0;
+  unsigned char cval = 1;
+  wm_onnx_tensor it_t, cond_t;
+  memset(&it_t, 0, sizeof it_t);
+  memset(&cond_t, 0, sizeof cond_t);
+  it_t.dtype = WM_ONNX_INT64; it_t.data = &iter; it_t.nbytes = sizeof iter;
+  cond_t.dtype = WM_ONNX_BOOL; cond_t.data = &cval; cond_t.nbytes = 1;
+  args[0] = &it_t;
+  args[1] = &cond_t;
+  for (; iter < trip && cond; iter++) {
+    cval = (unsigned char)cond;
+    for (int i = 0; i < N; i++) args[2 + i] = &carried[i];
+    st = run_sub(body, args, N + 2, outs, err, errlen);
+    if (st) break;
+    cond = scalar_true(&outs[0]);
+    for (int i = 0; i < N; i++) move_into(&carried[i], &outs[1 + i]);
+    for (int k = 0; k < K && st == WM_ONNX_OK; k++)
+      if (acc_push(&acc[k], &outs[1 + N + k], err, errlen)) st = WM_ONNX_ERR_RUNTIME;
+    for (int o = 0; o < nb; o++) wm_onnx_tensor_free(&outs[o]);
+    if (st) break;
+  }
+  for (int o = 0; st == WM_ONNX_OK && o < nd->nout; o++) {
+    if (o < N) {
+      if (!(carried[o].flags & WM_ONNX_TENSOR_OWNED)) { /* zero iterations: still the borrowed initial value */
+        wm_onnx_tensor c = carried[o];
+        c.data = malloc(c.nbytes ? c.nbytes : 1);
+        if (!c.data) { set_err(err, errlen, "out of memory"); st = WM_ONNX_ERR_NOMEM; break; }
+        if (c.nbytes) memcpy(c.data, carried[o].data, c.nbytes);
+        c.flags = WM_ONNX_TENSOR_OWNED;
+        carried[o] = c;
+      }
+      move_into(out[o], &carried[o]);
+    } else {
+      const onnx_value_info *vi = &body->ir.graph->outputs[o + 1];
+      if (acc_finish(&acc[o - N], 0, 0, (wm_onnx_dtype)(vi->dtype > 0 ? vi->dtype : 0), out[o], err, errlen))
+        st = WM_ONNX_ERR_RUNTIME;
+    }
+  }
+done:
+  for (int i = 0; carried && i < N; i++) wm_onnx_tensor_free(&carried[i]);
+  for (int k = 0; acc && k < K; k++) free(acc[k].buf);
+  free(carried);
+  free(outs);
+  free(args);
+  free(acc);
+  return st;
+}
+
+static wm_onnx_status run_scan(wm_onnx_model *m, int n, const wm_onnx_tensor **in, wm_onnx_tensor **out, char *err,
+                               size_t errlen) {
+  onnx_node *nd = &m->ir.graph->nodes[n];
+  if (nd->opset < 9) {
+    set_err(err, errlen, "Scan before opset 9 (batched, with sequence_lens) is not supported");
+    return WM_ONNX_ERR_UNSUPPORTED;
+  }
+  wm_onnx_model *body = sub_of(m, n, "body");
+  int M = (int)attr_int(nd, "num_scan_inputs", 0), N = nd->nin - M;
+  if (!body || M < 1 || N < 0 || body->ir.graph->ninputs != N + M || body->ir.graph->noutputs < N) {
+    set_err(err, errlen, "body does not match num_scan_inputs and the state variables");
+    return WM_ONNX_ERR_INVALID;
+  }
+  int K = body->ir.graph->noutputs - N, nb = body->ir.graph->noutputs;
+  size_t c;
+  const int64_t *iax = attr_ints(nd, "scan_input_axes", &c);
+  if (iax && (int)c != M) iax = NULL;
+  const int64_t *idir = attr_ints(nd, "scan_input_directions", &c);
+  if (idir && (int)c != M) idir = NULL;
+  const int64_t *oax = attr_ints(nd, "scan_output_axes", &c);
+  if (oax && (int)c != K) oax = NULL;
+  const int64_t *odir = attr_ints(nd, "scan_output_directions", &c);
+  if (odir && (int)c != K) odir = NULL;
+  int64_t L = -1;
+  int axes[64];
+  for (int j = 0; j < M; j++) {
+    const wm_onnx_tensor *x = in[N + j];
+    if (!x) { set_err(err, errlen, "scan input %d is missing", j); return WM_ONNX_ERR_INVALID; }
+    int ax = (int)(iax ? iax[j] : 0);
+    if (ax < 0) ax += x->ndim;
+    if (ax < 0 || ax >= x->ndim || j >= 64) { set_err(err, errlen, "scan input axis out of range"); return WM_ONNX_ERR_INVALID; }
+    axes[j] = ax;
+    if (L >= 0 && x->dims[ax] != L) { set_err(err, errlen, "scan inputs differ in sequence length"); return WM_ONNX_ERR_INVALID; }
+    L = x->dims[ax];
+  }
+  for (int i = 0; i < N; i++)
+    if (!in[i]) { set_err(err, errlen, "state input %d is missing", i); return WM_ONNX_ERR_INVALID; }
+  wm_onnx_tensor *state = calloc((size_t)N + 1, sizeof *state), *outs = calloc((size_t)nb + 1, sizeof *outs);
+  wm_onnx_tensor *slices = calloc((size_t)M + 1, sizeof *slices);
+  const wm_onnx_tensor **args = calloc((size_t)(N + M) + 1, sizeof *args);
+  stack_acc *acc = calloc((size_t)K + 1, sizeof *acc);
+  wm_onnx_status st = WM_ONNX_OK;
+  if (!state || !outs || !slices || !args || !acc) { set_err(err, errlen, "out of memory"); st = WM_ONNX_ERR_NOMEM; goto done; }
+  for (int i = 0; i < N; i++) { state[i] = *in[i]; state[i].flags = 0; }
+  for (int64_t t = 0; t < L && st == WM_ONNX_OK; t++) {
+    for (int j = 0; j < M; j++) { /* slice t of scan input j along its axis */
+      const wm_onnx_tensor *x = in[N + j];
+      int ax = axes[j];
+      int64_t pos = idir && idir[j] ? L - 1 - t : t;
+      wm_onnx_tensor *sl = &slices[j];
+      wm_onnx_tensor_free(sl);
+      sl->dtype = x->dtype;
+      sl->ndim = x->ndim - 1;
+      for (int d = 0, s = 0; d < x->ndim; d++) if (d != ax) sl->dims[s++] = x->dims[d];
+      size_t es = wm_onnx_dtype_size(x->dtype), outer = 1, inner = es;
+      for (int d = 0; d < ax; d++) outer *= (size_t)x->dims[d];
+      for (int d = ax + 1; d < x->ndim; d++) inner *= (size_t)x->dims[d];
+      sl->nbytes = outer * inner;
+      sl->data = malloc(sl->nbytes ? sl->nbytes : 1);
+      if (!sl->data) { set_err(err, errlen, "out of memory"); st = WM_ONNX_ERR_NOMEM; break; }
+      sl->flags = WM_ONNX_TENSOR_OWNED;
+      for (size_t o = 0; o < outer; o++)
+        memcpy((unsigned char *)sl->data + o * inner, (const unsigned char *)x->data + (o * (size_t)L + (size_t)pos) * inner,
+               inner);
+    }
+    if (st) break;
+    for (int i = 0; i < N; i++) args[i] = &state[i];
+    for (int j = 0; j < M; j++) args[N + j] = &slices[j];
+    st = run_sub(body, args, N + M, outs, err, errlen);
+    if (st) break;
+    for (int i = 0; i < N; i++) move_into(&state[i], &outs[i]);
+    for (int k = 0; k < K && st == WM_ONNX_OK; k++)
+      if (acc_push(&acc[k], &outs[N + k], err, errlen)) st = WM_ONNX_ERR_RUNTIME;
+    for (int o = 0; o < nb; o++) wm_onnx_tensor_free(&outs[o]);
+  }
+  for (int o = 0; st == WM_ONNX_OK && o < nd->nout; o++) {
+    if (o < N) {
+      if (!(state[o].flags & WM_ONNX_TENSOR_OWNED)) {
+        wm_onnx_tensor c2 = state[o];
+        c2.data = malloc(c2.nbytes ? c2.nbytes : 1);
+        if (!c2.data) { set_err(err, errlen, "out of memory"); st = WM_ONNX_ERR_NOMEM; break; }
+        if (c2.nbytes) memcpy(c2.data, state[o].data, c2.nbytes);
+        c2.flags = WM_ONNX_TENSOR_OWNED;
+        state[o] = c2;
+      }
+      move_into(out[o], &state[o]);
+    } else {
+      int k = o - N;
+      const onnx_value_info *vi = &body->ir.graph->outputs[o];
+      if (acc_finish(&acc[k], (int)(oax ? oax[k] : 0), odir && odir[k], (wm_onnx_dtype)(vi->dtype > 0 ? vi->dtype : 0),
+                     out[o], err, errlen))
+        st = WM_ONNX_ERR_RUNTIME;
+    }
+  }
+done:
+  for (int i = 0; state && i < N; i++) wm_onnx_tensor_free(&state[i]);
+  for (int j = 0; slices && j < M; j++) wm_onnx_tensor_free(&slices[j]);
+  for (int k = 0; acc && k < K; k++) free(acc[k].buf);
+  free(state);
+  free(outs);
+  free(slices);
+  free(args);
+  free(acc);
+  return st;
+}
+
+static wm_onnx_status run_control(wm_onnx_model *m, int n, const wm_onnx_tensor **in, wm_onnx_tensor **out, char *err,
+                                  size_t errlen) {
+  const char *op = m->ir.graph->nodes[n].op_type;
+  if (!strcmp(op, "If")) return run_if(m, n, in, out, err, errlen);
+  if (!strcmp(op, "Loop")) return run_loop(m, n, in, out, err, errlen);
+  return run_scan(m, n, in, out, err, errlen);
 }
 
 wm_onnx_status wm_onnx_run(wm_onnx_model *m, const wm_onnx_tensor *inputs, int ninputs, wm_onnx_tensor *outputs,
@@ -415,56 +949,8 @@ wm_onnx_status wm_onnx_run(wm_onnx_model *m, const wm_onnx_tensor *inputs, int n
     v->rt = *t;
     v->rt.flags = 0; /* borrowed from the caller */
   }
-  const wm_onnx_tensor *inbuf[64];
-  wm_onnx_tensor *outbuf[64];
-  wm_onnx_tensor scratch[64];
-  wm_onnx_status st = WM_ONNX_OK;
-  for (int p = 0; p < g->nnodes; p++) {
-    onnx_node *nd = &g->nodes[m->order[p]];
-    if (nd->nin > 64 || nd->nout > 64) {
-      set_err(err, errlen, "node '%s' (%s): too many inputs/outputs", nd->name, nd->op_type);
-      st = WM_ONNX_ERR_UNSUPPORTED;
-      break;
-    }
-    for (int i = 0; i < nd->nin; i++) inbuf[i] = nd->in[i] >= 0 ? &m->values[nd->in[i]].rt : NULL;
-    for (int o = 0; o < nd->nout; o++) {
-      memset(&scratch[o], 0, sizeof scratch[o]);
-      outbuf[o] = nd->out[o] >= 0 ? &m->values[nd->out[o]].rt : &scratch[o];
-    }
-    char kerr[384] = "";
-    onnx_kernel_ctx k = {nd, nd->opset, nd->nin, nd->nout, inbuf, outbuf, kerr, sizeof kerr};
-    int rc = nd->fn(&k);
-    for (int o = 0; o < nd->nout; o++) if (nd->out[o] < 0) wm_onnx_tensor_free(&scratch[o]);
-    if (rc) {
-      set_err(err, errlen, "node '%s' (%s): %s", nd->name, nd->op_type, kerr);
-      st = rc == -2 ? WM_ONNX_ERR_UNSUPPORTED : WM_ONNX_ERR_RUNTIME;
-      break;
-    }
-    for (int i = 0; i < nd->nin; i++) {
-      int id = nd->in[i];
-      if (id >= 0 && m->values[id].last_use == p && !m->values[id].is_output && m->values[id].kind == VAL_INTERMEDIATE)
-        wm_onnx_tensor_free(&m->values[id].rt);
-    }
-  }
-  if (st == WM_ONNX_OK) {
-    for (int i = 0; i < noutputs; i++) {
-      value *v = &m->values[m->output_ids[i]];
-      if (v->rt.flags & WM_ONNX_TENSOR_OWNED) {
-        outputs[i] = v->rt;
-        memset(&v->rt, 0, sizeof v->rt);
-      } else { /* an input or initializer exported directly: give the caller its own copy */
-        outputs[i] = v->rt;
-        outputs[i].data = malloc(v->rt.nbytes ? v->rt.nbytes : 1);
-        if (!outputs[i].data) {
-          for (int j = 0; j < i; j++) wm_onnx_tensor_free(&outputs[j]);
-          st = WM_ONNX_ERR_NOMEM;
-          break;
-        }
-        if (v->rt.nbytes) memcpy(outputs[i].data, v->rt.data, v->rt.nbytes);
-        outputs[i].flags = WM_ONNX_TENSOR_OWNED;
-      }
-    }
-  }
+  wm_onnx_status st = exec_graph(m, err, errlen);
+  if (st == WM_ONNX_OK) st = take_outputs(m, outputs, noutputs);
   reset_runtime(m);
   return st;
 }

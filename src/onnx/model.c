@@ -586,6 +586,14 @@ static int parse_attr(pctx *pc, pb_reader r, onnx_attr *a, const onnx_node *n) {
     }
   } else if (a->type == ATTR_STRINGS) {
     a->n = ns;
+    if (!(a->strs = arena_alloc(pc->arena, (ns + 1) * sizeof(char *)))) return fail(pc, start, "out of memory");
+    size_t k = 0;
+    r = r0;
+    while ((rc = pb_next(&r, &f, &pe)) > 0 && k < ns) {
+      if (f.num != 9) continue;
+      if (f.wire != PB_LEN) return fail(pc, f.tag_off, "%s '%s': strings has wire type %d", what, a->name, f.wire);
+      if (!(a->strs[k++] = dup_field(pc, &f))) return fail(pc, f.off, "out of memory");
+    }
   }
   return 0;
 }

@@ -81,6 +81,11 @@ wm_onnx_status wm_onnx_run(wm_onnx_model *m, const wm_onnx_tensor *inputs, int n
 /* Parses one serialized TensorProto (the backend tests' *.pb files) into an owned tensor. */
 wm_onnx_status wm_onnx_parse_tensor(const void *buf, size_t len, wm_onnx_tensor *out, char *err, size_t errlen);
 
+/* Worker threads for large matrix products (Conv, MatMul, Gemm, RNN inputs), process-wide; default 1.
+ * Set it before running models, not while another thread runs one. */
+void wm_onnx_set_threads(int n);
+int wm_onnx_get_threads(void);
+
 void wm_onnx_tensor_free(wm_onnx_tensor *t);
 size_t wm_onnx_dtype_size(wm_onnx_dtype t);
 const char *wm_onnx_dtype_name(wm_onnx_dtype t);

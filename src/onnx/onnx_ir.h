@@ -37,6 +37,7 @@ typedef struct onnx_attr {
   float *floats;
   int64_t *ints;
   size_t n; /* element count of floats/ints/strings */
+  const char **strs; /* ATTR_STRINGS: n NUL-terminated copies (RNN activation names) */
   struct onnx_graph *g;
 } onnx_attr;
 

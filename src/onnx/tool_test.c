@@ -314,15 +314,21 @@ static void run_path(const char *dir) {
   free(names);
 }
 
-int main(int argc, char **argv) {
+/* `wasmind nn test` (src/nn/nn_cli.c) includes this file with WM_ONNX_TEST_MAIN renamed, so the runner has one copy. */
+#ifndef WM_ONNX_TEST_MAIN
+#define WM_ONNX_TEST_MAIN main
+#endif
+int WM_ONNX_TEST_MAIN(int argc, char **argv);
+int WM_ONNX_TEST_MAIN(int argc, char **argv) {
   int ndirs = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "-v")) g_verbose = 1;
     else if (!strcmp(argv[i], "--no-fork")) g_fork = 0;
     else if (!strcmp(argv[i], "--rtol") && i + 1 < argc) g_rtol = atof(argv[++i]);
     else if (!strcmp(argv[i], "--atol") && i + 1 < argc) g_atol = atof(argv[++i]);
+    else if (!strcmp(argv[i], "--threads") && i + 1 < argc) wm_onnx_set_threads(atoi(argv[++i]));
     else if (argv[i][0] == '-') {
-      fprintf(stderr, "usage: %s [-v] [--no-fork] [--rtol R] [--atol A] DIR...\n", argv[0]);
+      fprintf(stderr, "usage: %s [-v] [--no-fork] [--rtol R] [--atol A] [--threads N] DIR...\n", argv[0]);
       return 2;
     } else {
       run_path(argv[i]);
@@ -330,7 +336,7 @@ int main(int argc, char **argv) {
     }
   }
   if (!ndirs) {
-    fprintf(stderr, "usage: %s [-v] [--no-fork] [--rtol R] [--atol A] DIR...\n", argv[0]);
+    fprintf(stderr, "usage: %s [-v] [--no-fork] [--rtol R] [--atol A] [--threads N] DIR...\n", argv[0]);
     return 2;
   }
   if (g_nskips) {
