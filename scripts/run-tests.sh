@@ -61,6 +61,7 @@ for b in "$release" "$asan"; do
   tag=$( [ "$b" = "$asan" ] && echo asan || echo release )
   [ -x "$b/wasmind" ] || { echo "run-tests: $b/wasmind is missing (build first)"; total_fail=$((total_fail+1)); continue; }
   run "spec-$tag" "$b/wasmind" wast "$suite"/*.wast
+  [ -x "$root/tests/wasi/run.sh" ] && run "wasi-$tag" "$root/tests/wasi/run.sh" "$b/wasmind"
   for t in "$b"/tests/test_*; do
     [ -x "$t" ] || continue
     run "$(basename "$t")-$tag" "$t" "$root/tests"

@@ -4,11 +4,17 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "wasi/wasi.h"
+#include "nn/wasi_nn.h"
 
 void wm_cli_run_usage(FILE *out)
 {
@@ -25,10 +31,23 @@ void wm_cli_run_usage(FILE *out)
             "  --max-memory SIZE      Cap each linear memory: bytes (e.g. 1048576, 64KiB, 16MiB, 1GiB)\n"
             "                         or pages with a `p` suffix (e.g. 16p); default 4GiB\n"
             "  --timeout SECONDS      Trap when the call runs longer than this (e.g. 2, 0.5, 250ms)\n"
+            "  --dir HOST[::GUEST]    WASI: give the guest the host directory HOST, seen as GUEST\n"
+            "                         (default: HOST as written); repeatable. Nothing else of the\n"
+            "                         host file system is reachable\n"
+            "  --env KEY=VALUE        WASI: set an environment variable of the guest; repeatable\n"
+            "  --listen ADDR          WASI: listen on TCP ADDR (HOST:PORT, [V6]:PORT) and hand the\n"
+            "                         socket to the guest for sock_accept; repeatable\n"
+            "  --nn-preload NAME:ENCODING:TARGET:PATH\n"
+            "                         WASI-NN: register the model at PATH (mapped, not copied) for\n"
+            "                         load_by_name as NAME, e.g. --nn-preload net:onnx:cpu:net.onnx\n"
+            "  --nn-threads N         WASI-NN: threads for inference (default 1)\n"
             "  -h, --help             Print this help\n"
             "\n"
+            "For a WASI program (one importing wasi_snapshot_preview1 or wasi_unstable), ARGS are its\n"
+            "arguments after the module path, which is its argv[0].\n"
+            "\n"
             "Exit status: 0 on success, 1 if the module cannot be loaded, 2 for command-line errors,\n"
-            "134 if the module trapped.\n");
+            "134 if the module trapped; a WASI program's proc_exit code.\n");
 }
 
 /* ---- float formatting (Rust Display style) ------------------------------- */
@@ -271,7 +290,30 @@ typedef struct run_opts {
     const char *path;
     int nargs;
     char **args;
+    int ndirs, nenvs, nlistens, npreloads;
+    const char **dir_host, **dir_guest, **envs, **listens;   /* point into argv (GUEST: malloc'd) */
+    const char **nn_preloads;                                 /* NAME:ENCODING:TARGET:PATH */
+    int nn_threads;
 } run_opts;
+
+static void free_run_opts(run_opts *o)
+{
+    for (int i = 0; i < o->ndirs; i++) free((char *)o->dir_host[i]);
+    free(o->dir_host);
+    free(o->dir_guest);
+    free(o->envs);
+    free(o->listens);
+    free(o->nn_preloads);
+}
+
+static bool push_str(const char ***arr, int *n, const char *s)
+{
+    const char **na = realloc(*arr, (size_t)(*n + 1) * sizeof *na);
+    if (!na) return false;
+    na[(*n)++] = s;
+    *arr = na;
+    return true;
+}
 
 static bool parse_u64(const char *s, uint64_t *out)
 {
@@ -365,10 +407,12 @@ static int parse_run_args(int argc, char **argv, run_opts *o)
             val = eq + 1;
         }
         bool known = !strcmp(opt, "--invoke") || !strcmp(opt, "--fuel") || !strcmp(opt, "--max-memory") ||
-                     !strcmp(opt, "--timeout");
+                     !strcmp(opt, "--timeout") || !strcmp(opt, "--dir") || !strcmp(opt, "--env") ||
+                     !strcmp(opt, "--listen") || !strcmp(opt, "--nn-preload") || !strcmp(opt, "--nn-threads");
         if (!known) {
             fprintf(stderr, "error: unknown option `%s` for `wasmind run`\n"
-                            "Options are --invoke NAME, --fuel N, --max-memory SIZE, --timeout SECONDS; "
+                            "Options are --invoke NAME, --fuel N, --max-memory SIZE, --timeout SECONDS, "
+                            "--dir HOST[::GUEST], --env KEY=VALUE, --listen ADDR, --nn-preload NAME:ENCODING:TARGET:PATH, --nn-threads N; "
                             "see `wasmind run --help`.\n", a);
             return WM_EXIT_USAGE;
         }
@@ -376,7 +420,8 @@ static int parse_run_args(int argc, char **argv, run_opts *o)
             if (i + 1 >= argc) {
                 fprintf(stderr, "error: option `%s` needs a value, e.g. `%s %s`\n", opt, opt,
                         !strcmp(opt, "--invoke") ? "main" : !strcmp(opt, "--fuel") ? "1000000" :
-                        !strcmp(opt, "--max-memory") ? "16MiB" : "5");
+                        !strcmp(opt, "--max-memory") ? "16MiB" : !strcmp(opt, "--dir") ? "./data::/data" :
+                        !strcmp(opt, "--env") ? "KEY=VALUE" : !strcmp(opt, "--listen") ? "127.0.0.1:8080" : "5");
                 return WM_EXIT_USAGE;
             }
             val = argv[++i];
@@ -393,6 +438,34 @@ static int parse_run_args(int argc, char **argv, run_opts *o)
                 fprintf(stderr, "error: --fuel must be at least 1 (omit --fuel for unlimited fuel)\n");
                 return WM_EXIT_USAGE;
             }
+        } else if (!strcmp(opt, "--dir")) {
+            const char *sep = strstr(val, "::");
+            char *host = sep ? strndup(val, (size_t)(sep - val)) : strdup(val);
+            const char *guest = sep ? sep + 2 : host;
+            if (!host || !push_str(&o->dir_host, &o->ndirs, host)) { free(host); fprintf(stderr, "error: out of memory\n"); return WM_EXIT_FAILURE; }
+            int nd = o->ndirs - 1;
+            if (!push_str(&o->dir_guest, &nd, guest)) { fprintf(stderr, "error: out of memory\n"); return WM_EXIT_FAILURE; }
+            if (!*host || !*guest) {
+                fprintf(stderr, "error: --dir `%s` needs a directory: --dir HOST or --dir HOST::GUEST\n", val);
+                return WM_EXIT_USAGE;
+            }
+        } else if (!strcmp(opt, "--env")) {
+            if (!strchr(val, '=') || val[0] == '=') {
+                fprintf(stderr, "error: --env `%s` is not of the form KEY=VALUE\n", val);
+                return WM_EXIT_USAGE;
+            }
+            if (!push_str(&o->envs, &o->nenvs, val)) { fprintf(stderr, "error: out of memory\n"); return WM_EXIT_FAILURE; }
+        } else if (!strcmp(opt, "--nn-preload")) {
+            if (!push_str(&o->nn_preloads, &o->npreloads, val)) { fprintf(stderr, "error: out of memory\n"); return WM_EXIT_FAILURE; }
+        } else if (!strcmp(opt, "--nn-threads")) {
+            uint64_t n = 0;
+            if (!parse_u64(val, &n) || n < 1 || n > 256) {
+                fprintf(stderr, "error: --nn-threads `%s` must be a number of threads from 1 to 256\n", val);
+                return WM_EXIT_USAGE;
+            }
+            o->nn_threads = (int)n;
+        } else if (!strcmp(opt, "--listen")) {
+            if (!push_str(&o->listens, &o->nlistens, val)) { fprintf(stderr, "error: out of memory\n"); return WM_EXIT_FAILURE; }
         } else if (!strcmp(opt, "--max-memory")) {
             if (!parse_max_memory(val, &o->max_pages, why, sizeof why)) {
                 fprintf(stderr, "error: %s\n", why);
@@ -430,6 +503,59 @@ static void hint_misplaced_options(const run_opts *o)
             return;
         }
     }
+}
+
+/* Opens a listening TCP socket on ADDR = HOST:PORT or [V6HOST]:PORT; -1 with a message on failure. */
+static int listen_on(const char *addr)
+{
+    char host[256];
+    const char *port;
+    if (addr[0] == '[') {
+        const char *end = strchr(addr, ']');
+        if (!end || end[1] != ':' || (size_t)(end - addr - 1) >= sizeof host) goto bad;
+        memcpy(host, addr + 1, (size_t)(end - addr - 1));
+        host[end - addr - 1] = 0;
+        port = end + 2;
+    } else {
+        const char *colon = strrchr(addr, ':');
+        if (!colon || (size_t)(colon - addr) >= sizeof host) goto bad;
+        memcpy(host, addr, (size_t)(colon - addr));
+        host[colon - addr] = 0;
+        port = colon + 1;
+    }
+    if (!*port) goto bad;
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int gai = getaddrinfo(*host ? host : NULL, port, &hints, &res);
+    if (gai != 0) {
+        fprintf(stderr, "error: --listen `%s`: %s\n", addr, gai_strerror(gai));
+        return -1;
+    }
+    int s = -1, err = 0;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        s = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (s < 0) { err = errno; continue; }
+        int one = 1;
+        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(s, ai->ai_addr, ai->ai_addrlen) == 0 && listen(s, 128) == 0) break;
+        err = errno;
+        close(s);
+        s = -1;
+    }
+    freeaddrinfo(res);
+    if (s < 0) fprintf(stderr, "error: cannot listen on `%s`: %s\n", addr, strerror(err));
+    return s;
+bad:
+    fprintf(stderr, "error: --listen `%s` is not an address: use HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080\n", addr);
+    return -1;
+}
+
+static bool is_wasi_module_name(const char *mod)
+{
+    return mod && (strcmp(mod, "wasi_snapshot_preview1") == 0 || strcmp(mod, "wasi_unstable") == 0);
 }
 
 static void print_signature(FILE *out, const char *name, wm_functype t)
@@ -490,12 +616,13 @@ int wm_cli_run(int argc, char **argv)
 {
     run_opts o;
     int rc = parse_run_args(argc, argv, &o);
-    if (rc >= 0) return rc;
+    if (rc >= 0) { free_run_opts(&o); return rc; }
 
     size_t len = 0;
     uint8_t *bytes = wm_cli_read_file(o.path, &len);
     if (!bytes) {
         fprintf(stderr, "error: cannot read module `%s`: %s\n", o.path, strerror(errno));
+        free_run_opts(&o);
         return WM_EXIT_USAGE;
     }
 
@@ -508,6 +635,13 @@ int wm_cli_run(int argc, char **argv)
     wm_store *store = engine ? wm_store_new(engine) : NULL;
     wm_module *m = NULL;
     wm_val *args = NULL, *results = NULL;
+    wm_wasi *wasi = NULL;
+    wm_wasi_nn *nn = NULL;
+    bool is_nn = false;
+    wm_linker *linker = NULL;
+    int *socks = NULL;
+    int nsocks = 0;
+    bool is_wasi = false;
     rc = WM_EXIT_FAILURE;
     if (!engine || !store) {
         fprintf(stderr, "Error: out of memory creating the engine\n");
@@ -527,34 +661,88 @@ int wm_cli_run(int argc, char **argv)
         goto done;
     }
 
-    /* Imports: nothing can be provided yet. */
+    /* Imports: WASI (wasi_snapshot_preview1, wasi_unstable) and nothing else. */
     uint32_t nimports = wm_module_import_count(m);
     for (uint32_t i = 0; i < nimports; i++) {
         const char *mod = NULL, *name = NULL;
         wm_externtype t;
-        if (!wm_module_import(m, i, &mod, &name, &t)) continue;
-        if (mod && (strcmp(mod, "wasi_snapshot_preview1") == 0 || strcmp(mod, "wasi_unstable") == 0)) {
-            fprintf(stderr, "Error: `%s` is a WASI program (it imports %s.%s), and WASI is not supported by "
-                            "`wasmind run` yet.\nOnly modules without imports can run for now.\n",
-                    o.path, mod, name ? name : "?");
-            goto done;
-        }
-    }
-    if (nimports > 0) {
-        const char *mod = NULL, *name = NULL;
-        wm_externtype t;
         memset(&t, 0, sizeof t);
-        wm_module_import(m, 0, &mod, &name, &t);
-        fprintf(stderr, "Error: `%s` imports %s `%s`.`%s` (and %u import(s) in total), which `wasmind run` "
-                        "cannot provide; only modules without imports can run for now.\n",
-                o.path, kind_name(t.kind), mod ? mod : "?", name ? name : "?", nimports);
+        if (!wm_module_import(m, i, &mod, &name, &t)) continue;
+        if (is_wasi_module_name(mod)) { is_wasi = true; continue; }
+        if (mod && !strcmp(mod, "wasi_ephemeral_nn")) { is_nn = true; continue; }
+        fprintf(stderr, "Error: `%s` imports %s `%s`.`%s`, which `wasmind run` cannot provide; it provides only "
+                        "WASI (wasi_snapshot_preview1, wasi_unstable) and WASI-NN (wasi_ephemeral_nn).\n",
+                o.path, kind_name(t.kind), mod ? mod : "?", name ? name : "?");
         goto done;
+    }
+    if (!is_wasi && (o.ndirs || o.nenvs || o.nlistens))
+        fprintf(stderr, "warning: --dir, --env and --listen are ignored: `%s` does not import WASI\n", o.path);
+
+    linker = wm_linker_new(store);
+    if (!linker) { fprintf(stderr, "Error: out of memory creating the linker\n"); goto done; }
+    if (is_wasi) {
+        for (int i = 0; i < o.nlistens; i++) {
+            int s = listen_on(o.listens[i]);
+            if (s < 0) { rc = WM_EXIT_USAGE; goto done; }
+            int *ns = realloc(socks, (size_t)(nsocks + 1) * sizeof *ns);
+            if (!ns) { close(s); fprintf(stderr, "Error: out of memory\n"); goto done; }
+            socks = ns;
+            socks[nsocks++] = s;
+        }
+        /* WASI argv: the module path, then ARGS (unless they are --invoke arguments). */
+        int wargc = 1 + (o.invoke ? 0 : o.nargs);
+        const char **wargv = calloc((size_t)wargc, sizeof *wargv);
+        if (!wargv) { fprintf(stderr, "Error: out of memory\n"); goto done; }
+        wargv[0] = o.path;
+        for (int i = 1; i < wargc; i++) wargv[i] = o.args[i - 1];
+        wm_wasi_config wc;
+        memset(&wc, 0, sizeof wc);
+        wc.argc = wargc;
+        wc.argv = wargv;
+        wc.envc = o.nenvs;
+        wc.env = o.envs;
+        wc.npreopens = o.ndirs;
+        wc.preopen_host = o.dir_host;
+        wc.preopen_guest = o.dir_guest;
+        wc.stdin_fd = 0;
+        wc.stdout_fd = 1;
+        wc.stderr_fd = 2;
+        wc.nsockets = nsocks;
+        wc.socket_fds = socks;
+        char why[512];
+        wasi = wm_wasi_new(&wc, why, sizeof why);
+        free(wargv);
+        if (!wasi) { fprintf(stderr, "Error: %s\n", why); rc = WM_EXIT_USAGE; goto done; }
+        if (!wm_wasi_define(wasi, linker, store)) { fprintf(stderr, "Error: cannot define the WASI functions\n"); goto done; }
+        /* A write to a closed pipe must fail with EPIPE, not kill the runtime. */
+        signal(SIGPIPE, SIG_IGN);
+    }
+    if (!is_nn && o.npreloads)
+        fprintf(stderr, "warning: --nn-preload is ignored: `%s` does not import wasi_ephemeral_nn\n", o.path);
+    if (is_nn) {
+        nn = wm_wasi_nn_new();
+        if (!nn) { fprintf(stderr, "Error: out of memory creating WASI-NN\n"); goto done; }
+        for (int i = 0; i < o.npreloads; i++) {
+            char why[512];
+            if (!wm_wasi_nn_preload(nn, o.nn_preloads[i], why, sizeof why)) {
+                fprintf(stderr, "Error: --nn-preload `%s`: %s\n", o.nn_preloads[i], why);
+                rc = WM_EXIT_USAGE;
+                goto done;
+            }
+        }
+        if (o.nn_threads) wm_wasi_nn_set_threads(nn, o.nn_threads);
+        if (!wm_wasi_nn_define(nn, linker, store)) { fprintf(stderr, "Error: cannot define the WASI-NN functions\n"); goto done; }
     }
 
     memset(&err, 0, sizeof err);
-    wm_instance *inst = wm_instance_new(store, m, NULL, 0, &err);
+    fflush(stdout);
+    wm_instance *inst = wm_linker_instantiate(linker, m, &err);
     if (!inst) {
         if (err.status == WM_ERR_TRAP) { rc = report_trap("instantiate (start function)", o.path, NULL, store, &err); goto done; }
+        if (err.status == WM_ERR_UNLINKABLE) {
+            fprintf(stderr, "Error: failed to instantiate `%s`: %s\n", o.path, err.message[0] ? err.message : "unknown import");
+            goto done;
+        }
         if (err.status == WM_ERR_EXIT) { rc = err.exit_code; goto done; }
         fprintf(stderr, "Error: failed to instantiate `%s`: %s\n", o.path, err.message[0] ? err.message : "error");
         goto done;
@@ -584,9 +772,9 @@ int wm_cli_run(int argc, char **argv)
     }
     wm_functype ft = wm_func_type(ext.of.func);
     int nargs = o.nargs;
+    if (!o.invoke && is_wasi) nargs = 0;   /* they went to the guest's argv */
     if (!o.invoke && ft.nparams == 0 && nargs > 0) {
-        fprintf(stderr, "warning: ignoring %d argument(s) after the module: `_start` takes none "
-                        "(program arguments need WASI, which is not supported yet)\n", nargs);
+        fprintf(stderr, "warning: ignoring %d argument(s) after the module: `_start` takes none\n", nargs);
         hint_misplaced_options(&o);
         nargs = 0;
     }
@@ -635,7 +823,13 @@ int wm_cli_run(int argc, char **argv)
 done:
     free(args);
     free(results);
+    if (linker) wm_linker_free(linker);
     if (store) wm_store_free(store);
+    wm_wasi_free(wasi);   /* after the store: its host functions point at it */
+    wm_wasi_nn_free(nn);
+    for (int i = 0; i < nsocks; i++) close(socks[i]);
+    free(socks);
+    free_run_opts(&o);
     if (m) wm_module_free(m);
     if (engine) wm_engine_free(engine);
     free(bytes);
