@@ -189,6 +189,8 @@ wm_trap wm_caller_exit(wm_caller *caller, int32_t code);
 /* imports[i] satisfies wm_module_import(m, i). Runs the start function. */
 wm_instance *wm_instance_new(wm_store *store, const wm_module *m, const wm_extern *imports, uint32_t nimports, wm_error *err);
 bool wm_instance_export(const wm_instance *inst, const char *name, wm_extern *out);
+/* The same for names that may contain NUL bytes (wasm names are byte strings). */
+bool wm_instance_export_bytes(const wm_instance *inst, const char *name, size_t len, wm_extern *out);
 uint32_t wm_instance_export_count(const wm_instance *inst);
 bool wm_instance_export_at(const wm_instance *inst, uint32_t i, const char **name, wm_extern *out);
 const wm_module *wm_instance_module(const wm_instance *inst);

@@ -61,6 +61,14 @@ for b in "$release" "$asan"; do
   tag=$( [ "$b" = "$asan" ] && echo asan || echo release )
   [ -x "$b/wasmind" ] || { echo "run-tests: $b/wasmind is missing (build first)"; total_fail=$((total_fail+1)); continue; }
   run "spec-$tag" "$b/wasmind" wast "$suite"/*.wast
+  # AOT tier (src/aot): core spec files + tests/aot compiled to native code via the C compiler (cached).
+  aot_files=()
+  for f in i32 i64 f32 f64 conversions float_exprs address memory memory_trap memory_grow call call_indirect \
+           br_table block loop if br br_if return select unreachable bulk table_copy ref_func simd_f32x4 \
+           simd_i32x4_arith simd_lane simd_load simd_store; do
+    [ -f "$suite/$f.wast" ] && aot_files+=("$suite/$f.wast")
+  done
+  run "spec-aot-$tag" "$b/wasmind" wast --aot "$root"/tests/aot/*.wast "${aot_files[@]}"
   [ -x "$root/tests/wasi/run.sh" ] && run "wasi-$tag" "$root/tests/wasi/run.sh" "$b/wasmind"
   for t in "$b"/tests/test_*; do
     [ -x "$t" ] || continue

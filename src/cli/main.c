@@ -18,6 +18,7 @@ static void usage(FILE *out)
             "\n"
             "Commands:\n"
             "  run      Run a WebAssembly module (calls `_start` or the export given by --invoke)\n"
+            "  compile  Compile a module ahead of time to native code: `compile M.wasm -o M.cwasm`\n"
             "  wast     Run WebAssembly spec tests (.wast files; needs wast2json from wabt)\n"
             "  nn       Run ONNX models without a guest: `nn test DIR...`, `nn run`, `nn bench`\n"
             "  help     Print this message or the help of a command (`wasmind help run`)\n"
@@ -63,6 +64,8 @@ int main(int argc, char **argv)
         return wm_cli_run(argc - 1, argv + 1);
     if (strcmp(cmd, "wast") == 0)
         return wm_cli_wast(argc - 1, argv + 1);
+    if (strcmp(cmd, "compile") == 0)
+        return wm_cli_compile(argc - 1, argv + 1);
     if (strcmp(cmd, "nn") == 0)
         return wm_nn_main(argc - 1, argv + 1);
     /* `wasmind foo.wasm ...` runs the module, like wasmtime. */

@@ -41,6 +41,8 @@ void wm_cli_run_usage(FILE *out)
             "                         WASI-NN: register the model at PATH (mapped, not copied) for\n"
             "                         load_by_name as NAME, e.g. --nn-preload net:onnx:cpu:net.onnx\n"
             "  --nn-threads N         WASI-NN: threads for inference (default 1)\n"
+            "  --aot, --interp        Run compiled to native code (via the system C compiler, cached\n"
+            "                         in ~/.cache/wasmind), or interpreted (default; .cwasm runs AOT)\n"
             "  -h, --help             Print this help\n"
             "\n"
             "For a WASI program (one importing wasi_snapshot_preview1 or wasi_unstable), ARGS are its\n"
@@ -384,6 +386,8 @@ bad:
 }
 
 /* Returns -1 if parsing succeeded, else an exit code. */
+static int g_run_tier;   /* --aot = 1, --interp = 2 (see compile.c) */
+
 static int parse_run_args(int argc, char **argv, run_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -394,6 +398,7 @@ static int parse_run_args(int argc, char **argv, run_opts *o)
         if (strcmp(a, "--") == 0) { i++; break; }
         if (a[0] != '-' || a[1] == 0) break;   /* the module path */
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { wm_cli_run_usage(stdout); return WM_EXIT_OK; }
+        if (!strcmp(a, "--aot") || !strcmp(a, "--interp")) { g_run_tier = a[2] == 'a' ? 1 : 2; continue; }
         const char *val = NULL;
         const char *opt = a;
         char optbuf[64];
@@ -652,7 +657,7 @@ int wm_cli_run(int argc, char **argv)
 
     wm_error err;
     memset(&err, 0, sizeof err);
-    m = wm_module_new(engine, bytes, len, &err);
+    m = wm_cli_module_new(engine, bytes, len, g_run_tier, &err);
     if (!m) {
         fprintf(stderr, "Error: failed to compile `%s`: %s", o.path, err.message[0] ? err.message : "invalid module");
         if (err.status == WM_ERR_MALFORMED || err.status == WM_ERR_INVALID)

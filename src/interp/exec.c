@@ -327,6 +327,11 @@ wm_trap wm_interp_run(wm_store *s, wm_func *f, uint64_t *fp)
         LBL(IR_COPY) LBL(IR_COPY_V128) LBL(IR_BR) LBL(IR_BR_IF) LBL(IR_BR_UNLESS) LBL(IR_BR_TABLE)
         LBL(IR_RETURN) LBL(IR_CALL) LBL(IR_CALL_INDIRECT) LBL(IR_SELECT_V128)
         LBL(IR_GLOBAL_GET_V128) LBL(IR_GLOBAL_SET_V128) LBL(IR_FUEL)
+        LBL(IR_BR_I32_EQ) LBL(IR_BR_I32_NE) LBL(IR_BR_I32_LT_S) LBL(IR_BR_I32_LT_U) LBL(IR_BR_I32_GT_S)
+        LBL(IR_BR_I32_GT_U) LBL(IR_BR_I32_LE_S) LBL(IR_BR_I32_LE_U) LBL(IR_BR_I32_GE_S) LBL(IR_BR_I32_GE_U)
+        LBL(IR_LDX_0x28) LBL(IR_LDX_0x29) LBL(IR_LDX_0x2A) LBL(IR_LDX_0x2B) LBL(IR_LDX_0x2C)
+        LBL(IR_LDX_0x2D) LBL(IR_LDX_0x2E) LBL(IR_LDX_0x2F) LBL(IR_LDX_0x30) LBL(IR_LDX_0x31)
+        LBL(IR_LDX_0x32) LBL(IR_LDX_0x33) LBL(IR_LDX_0x34) LBL(IR_LDX_0x35) LBL(IR_LDX_V128)
 #undef LBL
 #define WM_SIMD_LABELS
 #define WM_SIMD_LABEL(n) [n] = &&L_##n,
@@ -367,6 +372,9 @@ wm_trap wm_interp_run(wm_store *s, wm_func *f, uint64_t *fp)
     }
     if (f->code->local_cells)
         memset(fp + f->code->param_cells, 0, (size_t)f->code->local_cells * sizeof(uint64_t));
+    if (f->code->nconsts)
+        memcpy(fp + f->code->param_cells + f->code->local_cells, f->code->consts,
+               (size_t)f->code->nconsts * sizeof(uint64_t));
     RELOAD_MEM();
     (void)mem;
 
@@ -396,6 +404,22 @@ L_dispatch:
         DISPATCH();
     }
     OP(IR_FUEL) { CHARGE_FUEL(); NEXT(1); }
+#define BR_CMP(name, T, rel)                                                   \
+    OP(name) {                                                                 \
+        if ((T)(uint32_t)fp[ip[1]] rel (T)(uint32_t)fp[ip[2]]) { ip = code + ip[3]; DISPATCH(); } \
+        NEXT(4);                                                               \
+    }
+    BR_CMP(IR_BR_I32_EQ, uint32_t, ==)
+    BR_CMP(IR_BR_I32_NE, uint32_t, !=)
+    BR_CMP(IR_BR_I32_LT_S, int32_t, <)
+    BR_CMP(IR_BR_I32_LT_U, uint32_t, <)
+    BR_CMP(IR_BR_I32_GT_S, int32_t, >)
+    BR_CMP(IR_BR_I32_GT_U, uint32_t, >)
+    BR_CMP(IR_BR_I32_LE_S, int32_t, <=)
+    BR_CMP(IR_BR_I32_LE_U, uint32_t, <=)
+    BR_CMP(IR_BR_I32_GE_S, int32_t, >=)
+    BR_CMP(IR_BR_I32_GE_U, uint32_t, >=)
+#undef BR_CMP
 
     OP(IR_CALL) {
         callee = inst->funcs[ip[1]];
@@ -534,6 +558,38 @@ L_dispatch:
     LOAD_OP(0x34, 4, (uint64_t)(int64_t)(int32_t)ld32(p))               /* i64.load32_s */
     LOAD_OP(0x35, 4, ld32(p))                                           /* i64.load32_u */
 #undef LOAD_OP
+
+#define LOADX_OP(n, W, expr)                                                      \
+    OP(n) {                                                                       \
+        uint32_t addr = (uint32_t)fp[ip[2]] + (uint32_t)fp[ip[3]];                \
+        uint64_t ea = (uint64_t)addr + ip[4];                                     \
+        if (WM_UNLIKELY(ea + (W) > msize)) TRAP(WM_TRAP_MEMORY_OOB);              \
+        const uint8_t *p = mbase + ea;                                            \
+        fp[ip[1]] = (expr);                                                       \
+        NEXT(5);                                                                  \
+    }
+    LOADX_OP(IR_LDX_0x28, 4, ld32(p))
+    LOADX_OP(IR_LDX_0x29, 8, ld64(p))
+    LOADX_OP(IR_LDX_0x2A, 4, ld32(p))
+    LOADX_OP(IR_LDX_0x2B, 8, ld64(p))
+    LOADX_OP(IR_LDX_0x2C, 1, (uint32_t)(int32_t)(int8_t)ld8(p))
+    LOADX_OP(IR_LDX_0x2D, 1, ld8(p))
+    LOADX_OP(IR_LDX_0x2E, 2, (uint32_t)(int32_t)(int16_t)ld16(p))
+    LOADX_OP(IR_LDX_0x2F, 2, ld16(p))
+    LOADX_OP(IR_LDX_0x30, 1, (uint64_t)(int64_t)(int8_t)ld8(p))
+    LOADX_OP(IR_LDX_0x31, 1, ld8(p))
+    LOADX_OP(IR_LDX_0x32, 2, (uint64_t)(int64_t)(int16_t)ld16(p))
+    LOADX_OP(IR_LDX_0x33, 2, ld16(p))
+    LOADX_OP(IR_LDX_0x34, 4, (uint64_t)(int64_t)(int32_t)ld32(p))
+    LOADX_OP(IR_LDX_0x35, 4, ld32(p))
+#undef LOADX_OP
+    OP(IR_LDX_V128) {
+        uint32_t addr = (uint32_t)fp[ip[2]] + (uint32_t)fp[ip[3]];
+        uint64_t ea = (uint64_t)addr + ip[4];
+        if (WM_UNLIKELY(ea + 16 > msize)) TRAP(WM_TRAP_MEMORY_OOB);
+        memcpy(&fp[ip[1]], mbase + ea, 16);
+        NEXT(5);
+    }
 
 #define STORE_OP(n, W, stmt)                                                      \
     OP(n) {                                                                       \
@@ -895,6 +951,12 @@ L_do_call:
             case 2: l[1] = 0; WM_FALLTHROUGH;
             case 1: l[0] = 0; break;
             }
+        }
+        if (cc->nconsts) {
+            uint64_t *k = nfp + cc->param_cells + cc->local_cells;
+            const uint64_t *src = cc->consts;
+            uint32_t nk = cc->nconsts;
+            for (uint32_t i = 0; i < nk; i++) k[i] = src[i];
         }
         fp = nfp;
         func = callee;

@@ -99,6 +99,16 @@ enum wm_ir_op {
     IR_GLOBAL_GET_V128,     /* [op, dst, globalidx] */
     IR_GLOBAL_SET_V128,     /* [op, globalidx, src] */
     IR_FUEL,                /* [op]  at every loop header: charge one unit, check deadline/interrupt */
+    /* Compare-and-branch: an i32 comparison fused with the br_if/if that consumes it, which
+     * saves a dispatch per loop iteration. [op, a, b, target]: jump if (a REL b). */
+    IR_BR_I32_EQ, IR_BR_I32_NE, IR_BR_I32_LT_S, IR_BR_I32_LT_U, IR_BR_I32_GT_S,
+    IR_BR_I32_GT_U, IR_BR_I32_LE_S, IR_BR_I32_LE_U, IR_BR_I32_GE_S, IR_BR_I32_GE_U,
+    /* Loads whose address is an i32.add of two slots (base + index, the usual array access),
+     * fused into one dispatch: [op, dst, a, b, offset], address = (u32)(a + b) + offset.
+     * IR_LDX_0x28 + k is the fused form of wasm load 0x28 + k (k = 0..13). */
+    IR_LDX_0x28, IR_LDX_0x29, IR_LDX_0x2A, IR_LDX_0x2B, IR_LDX_0x2C, IR_LDX_0x2D, IR_LDX_0x2E,
+    IR_LDX_0x2F, IR_LDX_0x30, IR_LDX_0x31, IR_LDX_0x32, IR_LDX_0x33, IR_LDX_0x34, IR_LDX_0x35,
+    IR_LDX_V128,
     IR_OP_COUNT
 };
 

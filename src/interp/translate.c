@@ -21,6 +21,12 @@
  *   to their canonical slot) whenever that could be observed: before a local.set/tee of that
  *   local, at block boundaries (block/loop/if/else/end), for call arguments, and before returns.
  *
+ * PEEPHOLES (all within the ir.h contract; compile with -DWM_TR_ELIDE_LOCAL_GET=0 to get the
+ * plain one-copy-per-local.get translation, used as the reference in differential tests)
+ *   - `op ...; local.set/tee x` right after an instruction that wrote its single result to a stack
+ *     slot: that instruction's dst word is redirected to x's slot (no copy).
+ *   - `i32.eqz x; br_if/if`: the eqz is dropped and the branch tests x with the opposite sense.
+ *
  * DEAD CODE
  *   Code after br/br_table/return/unreachable (a frame's "unreachable" flag) and whole frames
  *   opened there ("dead" frames) are validated but not emitted.
@@ -41,9 +47,14 @@
 
 #define T_UNKNOWN 0u   /* polymorphic stack entry */
 #define NO_PATCH UINT32_MAX
+#define STUB_DIRECT (UINT32_MAX - 1)    /* br_table: label reached without copies */
+#define STUB_CHECKED (UINT32_MAX - 2)   /* br_table validation: label already checked */
 
 #ifndef WM_TR_ELIDE_LOCAL_GET
 #define WM_TR_ELIDE_LOCAL_GET 1
+#endif
+#ifndef WM_TR_FUSE_LOCAL_SET
+#define WM_TR_FUSE_LOCAL_SET WM_TR_ELIDE_LOCAL_GET
 #endif
 
 enum { K_FUNC, K_BLOCK, K_LOOP, K_IF, K_ELSE };
@@ -53,7 +64,10 @@ typedef struct sval {
     uint8_t type;
     uint32_t cell;   /* canonical cell height (relative to stack_base) */
     uint32_t slot;   /* where the value lives now (stack_base + cell, or a local's slot) */
+    uint32_t lidx;   /* pending reference to this local, or NO_LOCAL */
 } sval;
+
+#define NO_LOCAL UINT32_MAX
 
 typedef struct ctrl {
     uint8_t kind;
@@ -109,6 +123,13 @@ typedef struct tr {
     uint32_t stack_base;
     uint32_t max_cells;
     uint32_t npending;    /* entries whose slot is a local's slot (elided local.get) */
+    uint32_t *pend;       /* per local: number of pending entries referring to it; the extra
+                             entry pend[nlocals_total] counts references to constant slots */
+    /* constants kept in frame slots (see wm_code.consts) */
+    uint64_t *kvals;
+    uint8_t *kwide;       /* 1 for i64/f64 */
+    uint32_t nk;
+    struct producer { bool valid; uint32_t start, pos, end, slot; } last, prev;
     /* emission */
     uint32_t *ops, *srcoff;
     uint32_t nops, capops;
@@ -607,9 +628,79 @@ static void emit_words(tr *t, const uint32_t *w, uint32_t n)
     emit_words((t), (const uint32_t[]){ __VA_ARGS__ }, \
                (uint32_t)(sizeof((const uint32_t[]){ __VA_ARGS__ }) / sizeof(uint32_t)))
 
+/* The last instruction, if it wrote its single result to a stack slot: a following local.set/tee
+ * may redirect that write into the local (valid only for the immediately next instruction). */
+static inline void set_producer(tr *t, uint32_t start, uint32_t dst_pos)
+{
+    if (t->fatal || dst_pos >= t->nops) return;
+    t->last.valid = true;
+    t->last.start = start;
+    t->last.pos = dst_pos;
+    t->last.end = t->nops;
+    t->last.slot = t->ops[dst_pos];
+}
+
+/* EMIT for an instruction whose result slot is operand word `rel` (1 = right after the opcode). */
+#define EMITP(t, rel, ...) \
+    do { \
+        uint32_t start_ = (t)->nops; \
+        EMIT(t, __VA_ARGS__); \
+        set_producer((t), start_, start_ + (rel)); \
+    } while (0)
+
 static inline void patch_word(tr *t, uint32_t at, uint32_t v)
 {
     if (at < t->nops) t->ops[at] = v;
+}
+
+/* If the previous instruction was `i32.eqz x` producing *cond, removes it and returns true with
+ * *cond = x: the caller branches on x with the opposite sense. */
+static bool fold_eqz(tr *t, uint32_t *cond)
+{
+    if (!WM_TR_FUSE_LOCAL_SET || !t->prev.valid || t->prev.end != t->nops || t->prev.slot != *cond)
+        return false;
+    uint32_t s = t->prev.start;
+    if (s + 3 != t->nops || t->ops[s] != 0x45) return false;
+    *cond = t->ops[s + 2];
+    t->nops = s;
+    t->prev.valid = false;
+    return true;
+}
+
+/* Emits the opcode and operands (not the target word) of a branch taken when cond is true
+ * (when_true) or false. The i32.eqz or i32 comparison that produced cond, if it is the previous
+ * instruction, is folded in: one dispatch instead of two. */
+static void emit_cond_branch(tr *t, uint32_t cond, bool when_true)
+{
+    if (fold_eqz(t, &cond)) when_true = !when_true;
+    if (WM_TR_FUSE_LOCAL_SET && t->prev.valid && t->prev.end == t->nops && t->prev.slot == cond &&
+        t->prev.start + 4 == t->nops && t->ops[t->prev.start] >= 0x46 && t->ops[t->prev.start] <= 0x4F) {
+        /* i32.eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u, and their negations */
+        static const uint8_t negated[10] = { 1, 0, 8, 9, 6, 7, 4, 5, 2, 3 };
+        uint32_t s = t->prev.start, rel = t->ops[s] - 0x46;
+        uint32_t a = t->ops[s + 2], b = t->ops[s + 3];
+        if (!when_true) rel = negated[rel];
+        t->nops = s;
+        t->prev.valid = false;
+        EMIT(t, (uint32_t)IR_BR_I32_EQ + rel, a, b);
+        return;
+    }
+    EMIT(t, when_true ? (uint32_t)IR_BR_IF : (uint32_t)IR_BR_UNLESS, cond);
+}
+
+/* If the previous instruction is `i32.add x y` producing the address slot addr, removes it and
+ * returns true with its operands: the caller emits the fused load (IR_LDX_*). */
+static bool fold_address_add(tr *t, uint32_t addr, uint32_t *x, uint32_t *y)
+{
+    if (!WM_TR_FUSE_LOCAL_SET || !t->prev.valid || t->prev.end != t->nops || t->prev.slot != addr)
+        return false;
+    uint32_t s = t->prev.start;
+    if (s + 4 != t->nops || t->ops[s] != 0x6a) return false;
+    *x = t->ops[s + 2];
+    *y = t->ops[s + 3];
+    t->nops = s;
+    t->prev.valid = false;
+    return true;
 }
 
 static void emit_copy(tr *t, uint8_t type, uint32_t dst, uint32_t src)
@@ -657,6 +748,7 @@ static bool push(tr *t, uint8_t type, uint32_t *slot)
     v->type = type;
     v->cell = cell;
     v->slot = t->stack_base + cell;
+    v->lidx = NO_LOCAL;
     if (slot) *slot = v->slot;
     return true;
 }
@@ -666,6 +758,41 @@ static bool push_vals(tr *t, const uint8_t *types, uint32_t n)
     for (uint32_t i = 0; i < n; i++)
         if (!push(t, types[i], NULL)) return false;
     return true;
+}
+
+static inline void unpend(tr *t, sval *v)
+{
+    if (v->lidx == NO_LOCAL) return;
+    t->pend[v->lidx]--;
+    t->npending--;
+}
+
+/* The frame slot index (0-based among the constants) of a pre-scanned constant, or -1. */
+static int find_const(const tr *t, bool wide, uint64_t v)
+{
+    for (uint32_t i = 0; i < t->nk; i++)
+        if (t->kvals[i] == v && t->kwide[i] == wide) return (int)i;
+    return -1;
+}
+
+/* Makes the top entry a pending reference to local x (its value is in x's slot). */
+static inline void make_pending(tr *t, uint32_t x)
+{
+    sval *v = &t->vals[t->nvals - 1];
+    v->slot = t->local_slot[x];
+    v->lidx = x;
+    t->pend[x]++;
+    t->npending++;
+}
+
+/* Re-counts entries vals[from..to) that were popped and are now pushed back unchanged. */
+static void repend(tr *t, uint32_t from, uint32_t to)
+{
+    for (uint32_t i = from; i < to; i++) {
+        if (t->vals[i].lidx == NO_LOCAL) continue;
+        t->pend[t->vals[i].lidx]++;
+        t->npending++;
+    }
 }
 
 /* Pops one value; expect == T_UNKNOWN accepts anything. *got is T_UNKNOWN for a value popped
@@ -690,7 +817,7 @@ static bool pop(tr *t, uint8_t expect, uint8_t *got, uint32_t *slot)
         return verr(t, "type mismatch: %s expects %s, got %s", opname(t->cur->op),
                     tname(expect), tname(v->type));
     t->nvals--;
-    if (v->slot < t->stack_base) t->npending--;
+    unpend(t, v);
     if (got) *got = v->type;
     if (slot) *slot = v->slot;
     return true;
@@ -709,11 +836,12 @@ static bool pop_vals(tr *t, const uint8_t *types, uint32_t n)
 static void materialize_at(tr *t, uint32_t i)
 {
     sval *v = &t->vals[i];
+    if (v->lidx == NO_LOCAL) return;
     uint32_t canon = t->stack_base + v->cell;
-    if (v->slot == canon) return;
     emit_copy(t, v->type, canon, v->slot);
     v->slot = canon;
-    t->npending--;
+    unpend(t, v);
+    v->lidx = NO_LOCAL;
 }
 
 /* For entries already popped (vals[from..from+n), at or above nvals): emits the copies of the
@@ -727,22 +855,19 @@ static void emit_canonical(tr *t, uint32_t from, uint32_t n)
     }
 }
 
-/* Materialises pending entries in vals[from..nvals). Emission is only possible in live code;
- * in dead code pending entries are simply dropped to canonical (nothing runs there). */
-static void materialize_from(tr *t, uint32_t from)
+/* Materialises every pending entry. Pending entries only exist in live code, above the current
+ * frame's height (block boundaries materialise everything); the scan runs top-down and stops
+ * when none is left, so each pending entry costs its distance from the top once. */
+static void materialize_all(tr *t)
 {
-    if (t->npending == 0) return;
-    for (uint32_t i = from; i < t->nvals && t->npending; i++)
-        if (t->vals[i].slot < t->stack_base) materialize_at(t, i);
+    for (uint32_t i = t->nvals; i-- > 0 && t->npending;) materialize_at(t, i);
 }
 
-static void materialize_all(tr *t) { materialize_from(t, 0); }
-
-static void materialize_local(tr *t, uint32_t lslot)
+/* Materialises the pending references to local x (before x is written). */
+static void materialize_local(tr *t, uint32_t x)
 {
-    if (t->npending == 0) return;
-    for (uint32_t i = 0; i < t->nvals && t->npending; i++)
-        if (t->vals[i].slot == lslot) materialize_at(t, i);
+    for (uint32_t i = t->nvals; i-- > 0 && t->pend[x];)
+        if (t->vals[i].lidx == x) materialize_at(t, i);
 }
 
 /* ---- control frames ------------------------------------------------------------------------------ */
@@ -783,8 +908,8 @@ static void set_unreachable(tr *t)
 {
     ctrl *c = top_ctrl(t);
     while (t->nvals > c->height) {
-        if (t->vals[t->nvals - 1].slot < t->stack_base) t->npending--;
         t->nvals--;
+        unpend(t, &t->vals[t->nvals]);
     }
     c->unreachable = true;
 }
@@ -976,27 +1101,34 @@ static bool op_branch_table(tr *t, const instr *in)
     const uint8_t *dtypes;
     label_types(&t->ctrls[t->nctrl - 1 - def], &arity, &dtypes);
     bool was_live = live(t);
+    bool ok = true;
     for (uint32_t i = 0; i < count; i++) {
         uint32_t d = t->targets[i];
-        if (d >= t->nctrl) return verr(t, "unknown label %u", d);
+        if (d >= t->nctrl) { ok = verr(t, "unknown label %u", d); break; }
+        uint32_t si = t->nctrl - 1 - d;
+        if (t->stubs[si] == STUB_CHECKED) continue;   /* same label, same check */
+        t->stubs[si] = STUB_CHECKED;
         uint32_t n;
         const uint8_t *types;
-        label_types(&t->ctrls[t->nctrl - 1 - d], &n, &types);
-        if (n != arity)
-            return verr(t, "type mismatch: br_table targets have different arities (%u and %u)", n, arity);
-        /* push_vals(pop_vals(label_types)): check in place; popped values are kept */
-        uint32_t save = t->nvals, save_pending = t->npending;
-        uint8_t got[1];
-        for (uint32_t k = n; k-- > 0;) {
-            if (!pop(t, types[k], got, NULL)) return false;
+        label_types(&t->ctrls[si], &n, &types);
+        if (n != arity) {
+            ok = verr(t, "type mismatch: br_table targets have different arities (%u and %u)", n, arity);
+            break;
         }
-        t->nvals = save;   /* entries (with their slots) are still there; unknowns stay unknown */
-        t->npending = save_pending;
-        ctrl *c = top_ctrl(t);
-        if (c->unreachable && t->nvals - c->height < n) {
-            /* polymorphic: the missing values were popped as Unknown; nothing to restore */
-        }
+        /* push_vals(pop_vals(label_types)): checked in place, the entries stay as they are (in a
+         * polymorphic frame, values missing below are Unknown either way) */
+        uint32_t save = t->nvals;
+        for (uint32_t k = n; k-- > 0 && ok;) ok = pop(t, types[k], NULL, NULL);
+        if (!ok) break;
+        uint32_t low = t->nvals;
+        t->nvals = save;
+        repend(t, low, save);
     }
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t d = t->targets[i];
+        if (d < t->nctrl) t->stubs[t->nctrl - 1 - d] = NO_PATCH;
+    }
+    if (!ok) return false;
     if (!pop_vals(t, dtypes, arity)) return false;
     uint32_t from = t->nvals;
     if (was_live) {
@@ -1008,9 +1140,20 @@ static bool op_branch_table(tr *t, const instr *in)
         /* restore the carried entries' accounting while we emit */
         for (uint32_t i = 0; i <= count; i++) {
             uint32_t d = i < count ? t->targets[i] : def;
-            ctrl *c = &t->ctrls[t->nctrl - 1 - d];
+            uint32_t si = t->nctrl - 1 - d;
+            ctrl *c = &t->ctrls[si];
             uint32_t w = tab + 3 + i;
-            if (c->kind != K_FUNC && !needs_copies(t, c, from, arity)) {
+            if (t->stubs[si] == NO_PATCH) {
+                /* first time this label is seen: branch directly, or through a stub with copies */
+                if (c->kind != K_FUNC && !needs_copies(t, c, from, arity)) {
+                    t->stubs[si] = STUB_DIRECT;
+                } else {
+                    t->stubs[si] = t->nops;
+                    emit_branch(t, c, from, arity);
+                    if (t->fatal) return false;
+                }
+            }
+            if (t->stubs[si] == STUB_DIRECT) {
                 if (c->kind == K_LOOP) {
                     patch_word(t, w, c->start_pc);
                 } else {
@@ -1018,12 +1161,6 @@ static bool op_branch_table(tr *t, const instr *in)
                     c->patch = w;
                 }
             } else {
-                uint32_t si = t->nctrl - 1 - d;
-                if (t->stubs[si] == NO_PATCH) {
-                    t->stubs[si] = t->nops;
-                    emit_branch(t, c, from, arity);
-                    if (t->fatal) return false;
-                }
                 patch_word(t, w, t->stubs[si]);
             }
         }
@@ -1064,7 +1201,10 @@ static bool op_simd(tr *t, const instr *in)
     switch (si.cls) {
     case S_LOAD:
         if (!check_memarg(t, in, si.align) || !pop_t(t, WM_I32, &a) || !push(t, WM_V128, &dst)) return false;
-        if (lv) EMIT(t, in->op, dst, a, in->off);
+        if (lv && in->op == 0x200 && fold_address_add(t, a, &b, &c))
+            EMIT(t, (uint32_t)IR_LDX_V128, dst, b, c, in->off);
+        else if (lv)
+            EMITP(t, 1, in->op, dst, a, in->off);
         return true;
     case S_STORE:
         if (!check_memarg(t, in, si.align) || !pop_t(t, WM_V128, &b) || !pop_t(t, WM_I32, &a)) return false;
@@ -1073,7 +1213,7 @@ static bool op_simd(tr *t, const instr *in)
     case S_LOAD_LANE:
         if (!check_memarg(t, in, si.align) || !check_lane(t, in, si.lanes)) return false;
         if (!pop_t(t, WM_V128, &b) || !pop_t(t, WM_I32, &a) || !push(t, WM_V128, &dst)) return false;
-        if (lv) EMIT(t, in->op, dst, a, b, in->off, in->lane);
+        if (lv) EMITP(t, 1, in->op, dst, a, b, in->off, in->lane);
         return true;
     case S_STORE_LANE:
         if (!check_memarg(t, in, si.align) || !check_lane(t, in, si.lanes)) return false;
@@ -1086,7 +1226,7 @@ static bool op_simd(tr *t, const instr *in)
         for (int i = 0; i < 4; i++)
             w[i] = (uint32_t)in->v[4 * i] | (uint32_t)in->v[4 * i + 1] << 8 |
                    (uint32_t)in->v[4 * i + 2] << 16 | (uint32_t)in->v[4 * i + 3] << 24;
-        if (lv) EMIT(t, in->op, dst, w[0], w[1], w[2], w[3]);
+        if (lv) EMITP(t, 1, in->op, dst, w[0], w[1], w[2], w[3]);
         return true;
     }
     case S_SHUFFLE: {
@@ -1098,44 +1238,44 @@ static bool op_simd(tr *t, const instr *in)
         for (int i = 0; i < 4; i++)
             w[i] = (uint32_t)in->v[4 * i] | (uint32_t)in->v[4 * i + 1] << 8 |
                    (uint32_t)in->v[4 * i + 2] << 16 | (uint32_t)in->v[4 * i + 3] << 24;
-        if (lv) EMIT(t, in->op, dst, a, b, w[0], w[1], w[2], w[3]);
+        if (lv) EMITP(t, 1, in->op, dst, a, b, w[0], w[1], w[2], w[3]);
         return true;
     }
     case S_SPLAT:
         if (!pop_t(t, si.st, &a) || !push(t, WM_V128, &dst)) return false;
-        if (lv) EMIT(t, in->op, dst, a);
+        if (lv) EMITP(t, 1, in->op, dst, a);
         return true;
     case S_EXTRACT:
         if (!check_lane(t, in, si.lanes) || !pop_t(t, WM_V128, &a) || !push(t, si.st, &dst)) return false;
-        if (lv) EMIT(t, in->op, dst, a, in->lane);
+        if (lv) EMITP(t, 1, in->op, dst, a, in->lane);
         return true;
     case S_REPLACE:
         if (!check_lane(t, in, si.lanes) || !pop_t(t, si.st, &b) || !pop_t(t, WM_V128, &a) ||
             !push(t, WM_V128, &dst))
             return false;
-        if (lv) EMIT(t, in->op, dst, a, b, in->lane);
+        if (lv) EMITP(t, 1, in->op, dst, a, b, in->lane);
         return true;
     case S_UNARY:
         if (!pop_t(t, WM_V128, &a) || !push(t, WM_V128, &dst)) return false;
-        if (lv) EMIT(t, in->op, dst, a);
+        if (lv) EMITP(t, 1, in->op, dst, a);
         return true;
     case S_TEST:
         if (!pop_t(t, WM_V128, &a) || !push(t, WM_I32, &dst)) return false;
-        if (lv) EMIT(t, in->op, dst, a);
+        if (lv) EMITP(t, 1, in->op, dst, a);
         return true;
     case S_BINARY:
         if (!pop_t(t, WM_V128, &b) || !pop_t(t, WM_V128, &a) || !push(t, WM_V128, &dst)) return false;
-        if (lv) EMIT(t, in->op, dst, a, b);
+        if (lv) EMITP(t, 1, in->op, dst, a, b);
         return true;
     case S_SHIFT:
         if (!pop_t(t, WM_I32, &b) || !pop_t(t, WM_V128, &a) || !push(t, WM_V128, &dst)) return false;
-        if (lv) EMIT(t, in->op, dst, a, b);
+        if (lv) EMITP(t, 1, in->op, dst, a, b);
         return true;
     case S_TERNARY:
         if (!pop_t(t, WM_V128, &c) || !pop_t(t, WM_V128, &b) || !pop_t(t, WM_V128, &a) ||
             !push(t, WM_V128, &dst))
             return false;
-        if (lv) EMIT(t, in->op, dst, a, b, c);
+        if (lv) EMITP(t, 1, in->op, dst, a, b, c);
         return true;
     default:
         return verr(t, "illegal opcode fd %02x", n);
@@ -1149,24 +1289,29 @@ static bool validate_emit(tr *t, const instr *in)
     uint32_t a = 0, b = 0, c = 0, dst = 0;
     uint8_t ta = 0, tb = 0;
     bool lv = live(t);
+    t->prev = t->last;
+    t->last.valid = false;
 
     uint8_t sin, sout;
     int ar = num_sig(op, &sin, &sout);
     if (ar == 1) {
         if (!pop_t(t, sin, &a) || !push(t, sout, &dst)) return false;
-        if (lv) EMIT(t, op, dst, a);
+        if (lv) EMITP(t, 1, op, dst, a);
         return true;
     }
     if (ar == 2) {
         if (!pop_t(t, sin, &b) || !pop_t(t, sin, &a) || !push(t, sout, &dst)) return false;
-        if (lv) EMIT(t, op, dst, a, b);
+        if (lv) EMITP(t, 1, op, dst, a, b);
         return true;
     }
     if (op >= 0x28 && op <= 0x35) {
         if (!check_memarg(t, in, mem_sig[op - 0x28].align) || !pop_t(t, WM_I32, &a) ||
             !push(t, mem_sig[op - 0x28].type, &dst))
             return false;
-        if (lv) EMIT(t, op, dst, a, in->off);
+        if (lv && fold_address_add(t, a, &b, &c))
+            EMITP(t, 1, (uint32_t)IR_LDX_0x28 + (op - 0x28), dst, b, c, in->off);
+        else if (lv)
+            EMITP(t, 1, op, dst, a, in->off);
         return true;
     }
     if (op >= 0x36 && op <= 0x3e) {
@@ -1191,8 +1336,14 @@ static bool validate_emit(tr *t, const instr *in)
         uint32_t cond = 0;
         if (!block_type(t, in, &np, &p, &nr, &r)) return false;
         if (op == 0x04 && !pop_t(t, WM_I32, &cond)) return false;
+        /* The condition's producer is folded into the branch just below: nothing is emitted
+         * in between (the params and everything below are pending or canonical already). */
+        bool cond_pending = op == 0x04 && lv && t->prev.valid && t->prev.end == t->nops;
         if (!pop_vals(t, p, np)) return false;
-        materialize_all(t);
+        if (lv) {
+            emit_canonical(t, t->nvals, np);   /* the params (just popped) */
+            materialize_all(t);                /* and everything below */
+        }
         if (!push_ctrl(t, op == 0x02 ? K_BLOCK : op == 0x03 ? K_LOOP : K_IF, np, p, nr, r)) return false;
         ctrl *cf = top_ctrl(t);
         if (!cf->dead) {
@@ -1200,7 +1351,8 @@ static bool validate_emit(tr *t, const instr *in)
                 cf->start_pc = t->nops;
                 EMIT(t, IR_FUEL);
             } else if (op == 0x04) {
-                EMIT(t, IR_BR_UNLESS, cond);
+                if (!cond_pending) t->prev.valid = false;
+                emit_cond_branch(t, cond, false);
                 cf->else_patch = t->nops;
                 EMIT(t, NO_PATCH);
             }
@@ -1263,7 +1415,7 @@ static bool validate_emit(tr *t, const instr *in)
         uint32_t n;
         const uint8_t *types;
         label_types(cf, &n, &types);
-        uint32_t save = t->nvals, save_pending = t->npending;
+        uint32_t save = t->nvals;
         if (!pop_vals(t, types, n)) return false;
         uint32_t from = t->nvals;
         if (op == 0x0c) {
@@ -1274,25 +1426,22 @@ static bool validate_emit(tr *t, const instr *in)
         /* br_if: the values stay (with their types refined to the label's) */
         if (save - from == n) {
             t->nvals = save;
-            t->npending = save_pending;
+            repend(t, from, save);
             for (uint32_t i = 0; i < n; i++) t->vals[from + i].type = types[i];
         } else {
             /* polymorphic frame: some values were Unknown-from-nothing; rebuild */
             t->nvals = from;
-            t->npending = save_pending;
-            for (uint32_t i = from; i < save; i++)
-                if (t->vals[i].slot < t->stack_base) t->npending--;
             if (!push_vals(t, types, n)) return false;
         }
         if (lv) {
             if (cf->kind == K_FUNC || needs_copies(t, cf, from, n)) {
-                EMIT(t, IR_BR_UNLESS, cond);
+                emit_cond_branch(t, cond, false);
                 uint32_t skip = t->nops;
                 EMIT(t, NO_PATCH);
                 emit_branch(t, cf, from, n);
                 patch_word(t, skip, t->nops);
             } else {
-                EMIT(t, IR_BR_IF, cond);
+                emit_cond_branch(t, cond, true);
                 emit_target(t, cf);
             }
         }
@@ -1341,7 +1490,7 @@ static bool validate_emit(tr *t, const instr *in)
             rt = want;
         }
         if (!push(t, rt, &dst)) return false;
-        if (lv) EMIT(t, rt == WM_V128 ? (uint32_t)IR_SELECT_V128 : 0x1bu, dst, a, b, c);
+        if (lv) EMITP(t, 1, rt == WM_V128 ? (uint32_t)IR_SELECT_V128 : 0x1bu, dst, a, b, c);
         return true;
     }
     case 0x20: case 0x21: case 0x22: { /* local.get/set/tee */
@@ -1352,8 +1501,7 @@ static bool validate_emit(tr *t, const instr *in)
         if (op == 0x20) {
             if (WM_TR_ELIDE_LOCAL_GET && lv) {
                 if (!push(t, lt, &dst)) return false;
-                t->vals[t->nvals - 1].slot = ls;
-                t->npending++;
+                make_pending(t, x);
             } else {
                 if (!push(t, lt, &dst)) return false;
                 if (lv) emit_copy(t, lt, dst, ls);
@@ -1361,18 +1509,29 @@ static bool validate_emit(tr *t, const instr *in)
             return true;
         }
         if (!pop_t(t, lt, &a)) return false;
+        bool fused = false;
         if (lv) {
-            materialize_local(t, ls);
-            emit_copy(t, lt, ls, a);
+            uint32_t before = t->nops;
+            materialize_local(t, x);
+            if (WM_TR_FUSE_LOCAL_SET && t->nops == before && t->prev.valid && t->prev.end == t->nops &&
+                t->prev.slot == a && a >= t->stack_base) {
+                /* the previous instruction computed this value: let it write the local directly */
+                patch_word(t, t->prev.pos, ls);
+                fused = true;
+            } else {
+                emit_copy(t, lt, ls, a);
+            }
         }
         if (op == 0x22) {
             if (!push(t, lt, &dst)) return false;
-            /* the value stays where it was (a == dst unless it was a pending local ref) */
-            if (lv && a != dst) {
+            if (fused) {
+                /* the value now lives only in the local: a pending reference to it */
+                make_pending(t, x);
+            } else if (lv && a != dst) {
+                /* the value stays where it was (a == dst unless it was a pending local ref) */
                 if (a < t->stack_base) {
                     /* it was a pending reference to another local; now refer to x itself */
-                    t->vals[t->nvals - 1].slot = ls;
-                    t->npending++;
+                    make_pending(t, x);
                 } else {
                     emit_copy(t, lt, dst, a);
                 }
@@ -1384,7 +1543,7 @@ static bool validate_emit(tr *t, const instr *in)
         if (in->a >= m->nglobals) return verr(t, "unknown global %u", in->a);
         uint8_t gt = m->global_types[in->a].type;
         if (!push(t, gt, &dst)) return false;
-        if (lv) EMIT(t, gt == WM_V128 ? (uint32_t)IR_GLOBAL_GET_V128 : 0x23u, dst, in->a);
+        if (lv) EMITP(t, 1, gt == WM_V128 ? (uint32_t)IR_GLOBAL_GET_V128 : 0x23u, dst, in->a);
         return true;
     }
     case 0x24: { /* global.set */
@@ -1398,7 +1557,7 @@ static bool validate_emit(tr *t, const instr *in)
     case 0x25: /* table.get */
         if (!check_table(t, in->a) || !pop_t(t, WM_I32, &a) || !push(t, m->tables[in->a].elem, &dst))
             return false;
-        if (lv) EMIT(t, op, in->a, dst, a);
+        if (lv) EMITP(t, 2, op, in->a, dst, a);
         return true;
     case 0x26: /* table.set */
         if (!check_table(t, in->a) || !pop_t(t, m->tables[in->a].elem, &b) || !pop_t(t, WM_I32, &a))
@@ -1407,37 +1566,48 @@ static bool validate_emit(tr *t, const instr *in)
         return true;
     case 0x3f: /* memory.size */
         if (!check_memory(t, 0) || !push(t, WM_I32, &dst)) return false;
-        if (lv) EMIT(t, op, dst);
+        if (lv) EMITP(t, 1, op, dst);
         return true;
     case 0x40: /* memory.grow */
         if (!check_memory(t, 0) || !pop_t(t, WM_I32, &a) || !push(t, WM_I32, &dst)) return false;
-        if (lv) EMIT(t, op, dst, a);
+        if (lv) EMITP(t, 1, op, dst, a);
         return true;
-    case 0x41: case 0x43:
-        if (!push(t, op == 0x41 ? WM_I32 : WM_F32, &dst)) return false;
-        if (lv) EMIT(t, op, dst, (uint32_t)in->imm);
+    case 0x41: case 0x43: case 0x42: case 0x44: {
+        bool wide = op == 0x42 || op == 0x44;
+        uint8_t ty = op == 0x41 ? WM_I32 : op == 0x43 ? WM_F32 : op == 0x42 ? WM_I64 : WM_F64;
+        if (!push(t, ty, &dst)) return false;
+        if (!lv) return true;
+        int k = find_const(t, wide, wide ? in->imm : (uint32_t)in->imm);
+        if (k >= 0) {   /* a reference to the constant's slot, materialised only when needed */
+            sval *v = &t->vals[t->nvals - 1];
+            v->slot = t->stack_base - t->nk + (uint32_t)k;
+            v->lidx = t->nlocals_total;
+            t->pend[t->nlocals_total]++;
+            t->npending++;
+        } else if (wide) {
+            EMITP(t, 1, op, dst, (uint32_t)in->imm, (uint32_t)(in->imm >> 32));
+        } else {
+            EMITP(t, 1, op, dst, (uint32_t)in->imm);
+        }
         return true;
-    case 0x42: case 0x44:
-        if (!push(t, op == 0x42 ? WM_I64 : WM_F64, &dst)) return false;
-        if (lv) EMIT(t, op, dst, (uint32_t)in->imm, (uint32_t)(in->imm >> 32));
-        return true;
+    }
     case 0xd0: /* ref.null */
         if (!push(t, (uint8_t)in->a, &dst)) return false;
-        if (lv) EMIT(t, op, dst);
+        if (lv) EMITP(t, 1, op, dst);
         return true;
     case 0xd1: /* ref.is_null */
         if (!pop(t, T_UNKNOWN, &ta, &a)) return false;
         if (ta != T_UNKNOWN && !is_ref(ta))
             return verr(t, "type mismatch: ref.is_null expects a reference, got %s", tname(ta));
         if (!push(t, WM_I32, &dst)) return false;
-        if (lv) EMIT(t, op, dst, a);
+        if (lv) EMITP(t, 1, op, dst, a);
         return true;
     case 0xd2: /* ref.func */
         if (in->a >= m->nfuncs) return verr(t, "unknown function %u", in->a);
         if (!m->declared_funcs || !m->declared_funcs[in->a])
             return verr(t, "undeclared function reference %u", in->a);
         if (!push(t, WM_FUNCREF, &dst)) return false;
-        if (lv) EMIT(t, op, dst, in->a);
+        if (lv) EMITP(t, 1, op, dst, in->a);
         return true;
 
     /* 0xFC bulk memory / tables */
@@ -1479,11 +1649,11 @@ static bool validate_emit(tr *t, const instr *in)
         if (!check_table(t, in->a)) return false;
         if (!pop_t(t, WM_I32, &b) || !pop_t(t, m->tables[in->a].elem, &a) || !push(t, WM_I32, &dst))
             return false;
-        if (lv) EMIT(t, op, in->a, dst, a, b);
+        if (lv) EMITP(t, 2, op, in->a, dst, a, b);
         return true;
     case 0x110: /* table.size */
         if (!check_table(t, in->a) || !push(t, WM_I32, &dst)) return false;
-        if (lv) EMIT(t, op, in->a, dst);
+        if (lv) EMITP(t, 2, op, in->a, dst);
         return true;
     case 0x111: /* table.fill */
         if (!check_table(t, in->a)) return false;
@@ -1505,10 +1675,52 @@ static void tr_free(tr *t)
     free(t->vals);
     free(t->ctrls);
     free(t->local_slot);
+    free(t->pend);
     free(t->targets);
     free(t->stubs);
     free(t->ops);
     free(t->srcoff);
+    free(t->kvals);
+    free(t->kwide);
+}
+
+/* Distinct constants get a frame slot each, filled on entry, when there are at most this many:
+ * the copy on every call must stay cheap next to what the constants save in loops. */
+#define WM_TR_MAX_CONSTS 64
+
+/* Pre-scan of the body: collects its distinct i32/i64/f32/f64 constants. A body that does not
+ * decode gets none; the real pass then reports the error. */
+static void collect_consts(tr *t)
+{
+    tr s;
+    memset(&s, 0, sizeof s);
+    s.m = t->m; s.fd = t->fd; s.funcidx = t->funcidx; s.p = t->p; s.len = t->len;
+    wm_error scratch;
+    s.err = &scratch;
+    uint64_t vals[WM_TR_MAX_CONSTS];
+    uint8_t wide[WM_TR_MAX_CONSTS];
+    uint32_t n = 0;
+    bool ok = nest_push(&s, N_BLOCK);
+    while (ok && !s.done) {
+        instr in;
+        if (!decode_instr(&s, &in)) { ok = false; break; }
+        if (in.op < 0x41 || in.op > 0x44) continue;
+        bool w = in.op == 0x42 || in.op == 0x44;
+        uint64_t v = w ? in.imm : (uint32_t)in.imm;
+        uint32_t i = 0;
+        while (i < n && !(vals[i] == v && wide[i] == w)) i++;
+        if (i < n) continue;
+        if (n == WM_TR_MAX_CONSTS) { ok = false; break; }
+        vals[n] = v; wide[n] = w; n++;
+    }
+    tr_free(&s);
+    if (!ok || n == 0) return;
+    t->kvals = malloc(n * sizeof *t->kvals);
+    t->kwide = malloc(n);
+    if (!t->kvals || !t->kwide) { free(t->kvals); free(t->kwide); t->kvals = NULL; t->kwide = NULL; return; }
+    memcpy(t->kvals, vals, n * sizeof *vals);
+    memcpy(t->kwide, wide, n);
+    t->nk = n;
 }
 
 bool wm_translate_function(wm_module *m, uint32_t defidx, wm_error *err)
@@ -1541,10 +1753,12 @@ bool wm_translate_function(wm_module *m, uint32_t defidx, wm_error *err)
         return false;
     }
     t.nlocals_total = ft->nparams + fd->nlocals;
-    t.stack_base = (uint32_t)(pc + lc);
-    if (t.nlocals_total) {
-        t.local_slot = malloc((size_t)t.nlocals_total * sizeof(uint32_t));
-        if (!t.local_slot) {
+    collect_consts(&t);
+    t.stack_base = (uint32_t)(pc + lc + t.nk);
+    {
+        t.local_slot = malloc(((size_t)t.nlocals_total + 1) * sizeof(uint32_t));
+        t.pend = calloc((size_t)t.nlocals_total + 1, sizeof(uint32_t));
+        if (!t.local_slot || !t.pend) {
             rerr(&t, "out of memory");
             tr_free(&t);
             return false;
@@ -1589,6 +1803,9 @@ bool wm_translate_function(wm_module *m, uint32_t defidx, wm_error *err)
     code->param_cells = (uint32_t)pc;
     code->local_cells = (uint32_t)lc;
     code->result_cells = (uint32_t)rc;
+    code->consts = t.kvals;
+    code->nconsts = t.nk;
+    t.kvals = NULL;
     uint64_t fc = (uint64_t)t.stack_base + t.max_cells;
     if (fc < rc) fc = rc;
     code->frame_cells = (uint32_t)fc;
@@ -1599,6 +1816,7 @@ bool wm_translate_function(wm_module *m, uint32_t defidx, wm_error *err)
 void wm_code_free(wm_code *code)
 {
     if (!code) return;
+    free(code->consts);
     free(code->ops);
     free(code->src_offsets);
     memset(code, 0, sizeof *code);

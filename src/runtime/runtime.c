@@ -2,6 +2,7 @@
  * wasmind.h that are not decoding or execution. */
 #define _GNU_SOURCE
 #include "runtime.h"
+#include "../aot/aot.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,8 @@
 #include <time.h>
 
 #define FUEL_CHUNK (1 << 20)   /* loop iterations between deadline/interrupt checks */
+
+uint64_t wm_mem_reserve_min = 0;
 
 static void *xcalloc(size_t n, size_t sz) { return (n && sz) ? calloc(n, sz) : calloc(1, 1); }
 
@@ -149,6 +152,7 @@ void wm_store_free(wm_store *s)
         next = in->next;
         free(in->funcs); free(in->tables); free(in->mems); free(in->globals);
         free(in->elem_dropped); free(in->data_dropped);
+        free(in->aot_ctx);
         free(in);
     }
     free(s->stack);
@@ -163,7 +167,7 @@ uint64_t wm_store_fuel_consumed(const wm_store *s)
     return s->fuel_used_before + (uint64_t)(in_chunk > 0 ? in_chunk : 0);
 }
 void wm_store_set_deadline_ms(wm_store *s, uint64_t ms) { s->deadline_ms = ms; }
-void wm_store_interrupt(wm_store *s) { s->interrupt = 1; s->fuel_left = -1; }
+void wm_store_interrupt(wm_store *s) { s->interrupt = 1; s->aot_limits = 1; s->fuel_left = -1; }
 
 static uint64_t now_ns(void)
 {
@@ -207,7 +211,12 @@ wm_module *wm_module_new(wm_engine *engine, const uint8_t *bytes, size_t len, wm
     return wm_decode_module(engine, bytes, len, err);
 }
 
-void wm_module_free(wm_module *m) { if (m) wm_module_destroy(m); }
+void wm_module_free(wm_module *m)
+{
+    if (!m) return;
+    if (m->aot) wm_aot_release(m->aot);
+    wm_module_destroy(m);
+}
 
 /* ---- values <-> cells -------------------------------------------------------------- */
 static void val_to_cells(const wm_val *v, uint64_t *c)
@@ -337,6 +346,7 @@ static bool memory_init(wm_store *s, wm_memory *m, wm_limits lim, wm_error *err)
     /* Reserve the whole capped size once: growing never moves memory, so host pointers stay
      * valid and the interpreter never copies. Untouched pages cost nothing. */
     uint64_t reserve = (uint64_t)(cap ? cap : 1) * WM_PAGE_SIZE;
+    if (reserve < wm_mem_reserve_min) reserve = wm_mem_reserve_min;
     void *p = mmap(NULL, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return wm_fail(err, WM_ERR_RESOURCE, 0, "cannot reserve %llu bytes for a memory: %s", (unsigned long long)reserve, strerror(errno));
@@ -613,6 +623,7 @@ wm_instance *wm_instance_new(wm_store *s, const wm_module *m, const wm_extern *i
         in->mems[mi] = wm_memory_new(s, m->mems[mi], err);
         if (!in->mems[mi]) return NULL;
     }
+    if (m->aot && !wm_aot_instance_init(in, err)) return NULL;
     /* Element segments, then data segments, in order; a failure keeps earlier effects. */
     for (uint32_t e = 0; e < m->nelems; e++) {
         const wm_elemseg *seg = &m->elems[e];
@@ -665,12 +676,18 @@ static bool export_extern(const wm_instance *in, const wm_export *ex, wm_extern 
     return true;
 }
 
-bool wm_instance_export(const wm_instance *in, const char *name, wm_extern *out)
+bool wm_instance_export_bytes(const wm_instance *in, const char *name, size_t len, wm_extern *out)
 {
     const wm_module *m = in->module;
     for (uint32_t i = 0; i < m->nexports; i++)
-        if (strcmp(m->exports[i].name, name) == 0) return export_extern(in, &m->exports[i], out);
+        if (m->exports[i].name_len == len && memcmp(m->exports[i].name, name, len) == 0)
+            return export_extern(in, &m->exports[i], out);
     return false;
+}
+
+bool wm_instance_export(const wm_instance *in, const char *name, wm_extern *out)
+{
+    return wm_instance_export_bytes(in, name, strlen(name), out);
 }
 
 uint32_t wm_instance_export_count(const wm_instance *in) { return in->module->nexports; }
@@ -720,7 +737,9 @@ wm_status wm_func_call(wm_store *s, wm_func *f, const wm_val *args, uint32_t nar
     s->trap = WM_TRAP_NONE;
     s->trap_msg[0] = 0;
     wm_trap trap;
-    if (f->host) {
+    if (f->aot_tramp) {
+        trap = wm_aot_call(s, f, fp);
+    } else if (f->host) {
         trap = wm_call_host(s, f, NULL, fp);
     } else {
         uint64_t *saved_sp = s->sp;

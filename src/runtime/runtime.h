@@ -15,6 +15,8 @@ struct wm_engine {
 
 struct wm_func {
     uint32_t type_id;            /* canonical signature id (wm_engine_intern_type) */
+    /* AOT tier (src/aot; layout mirrored by aot_prelude.h): compiled code, or NULLs. */
+    void *aot_fn, *aot_ctx, *aot_tramp;
     wm_type *type;               /* the signature (owned by module, or by the func for host funcs) */
     wm_instance *inst;           /* defining instance; NULL for host functions */
     const wm_code *code;         /* wasm functions: translated code */
@@ -54,6 +56,7 @@ struct wm_instance {
     wm_global **globals;
     uint8_t *elem_dropped;       /* module->nelems flags */
     uint8_t *data_dropped;       /* module->ndatas flags */
+    void *aot_ctx;               /* AOT tier context (freed with the instance), or NULL */
     wm_instance *next;
 };
 
@@ -81,6 +84,8 @@ struct wm_store {
     uint64_t deadline_ns;        /* absolute monotonic deadline for the running call, 0 = none */
     uint64_t deadline_ms;
     volatile int interrupt;
+    int aot_limits;              /* AOT code charges fuel (set per call: fuel or deadline on) */
+    char *aot_stack_limit;       /* AOT code: lowest safe C stack address of this thread */
     /* last trap */
     wm_trap trap;
     int32_t exit_code;
@@ -102,6 +107,9 @@ wm_trap wm_call_host(wm_store *s, wm_func *f, wm_instance *caller_inst, uint64_t
  * Returns WM_TRAP_NONE with results in fp[0..result_cells), or the trap. s->depth is restored
  * on return either way. */
 wm_trap wm_interp_run(wm_store *s, wm_func *f, uint64_t *fp);
+
+/* Minimum bytes of address space reserved per memory (the AOT tier raises it for guard pages). */
+extern uint64_t wm_mem_reserve_min;
 
 /* Grows a memory by delta pages, honouring its cap. Returns old pages or -1. */
 int32_t wm_memory_grow_internal(wm_memory *mem, uint32_t delta);

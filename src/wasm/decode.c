@@ -588,6 +588,7 @@ static bool sec_export(dec *d)
         uint32_t nlen;
         if (!(ok = rd_name(d, &e->name, &nlen))) break;
         m->nexports++;
+        e->name_len = nlen;
         refs[i].s = e->name; refs[i].len = nlen; refs[i].idx = i;
         size_t at = d->pos;
         uint8_t kind;

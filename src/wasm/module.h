@@ -17,6 +17,10 @@ typedef struct wm_code {
     uint32_t local_cells;   /* cells of declared (non-parameter) locals, zeroed on entry */
     uint32_t frame_cells;   /* params + locals + max operand stack, in cells */
     uint32_t result_cells;
+    /* Constants of the body live in frame slots right after the locals, filled on entry, so
+     * that i32.const & co. cost no instruction: fp[param_cells+local_cells+k] = consts[k]. */
+    uint64_t *consts;
+    uint32_t nconsts;
     /* Optional: maps IR word index -> wasm byte offset, for backtraces (may be NULL). */
     uint32_t *src_offsets;
 } wm_code;
@@ -63,7 +67,7 @@ typedef struct wm_funcdef {
 
 typedef struct wm_globaldef { wm_globaltype type; wm_constexpr init; } wm_globaldef;
 
-typedef struct wm_export { char *name; wm_externkind kind; uint32_t index; } wm_export;
+typedef struct wm_export { char *name; uint32_t name_len; wm_externkind kind; uint32_t index; } wm_export;
 
 typedef enum wm_segmode { WM_SEG_ACTIVE, WM_SEG_PASSIVE, WM_SEG_DECLARATIVE } wm_segmode;
 
@@ -105,6 +109,7 @@ struct wm_module {
     bool has_datacount; uint32_t datacount;
     uint8_t *declared_funcs;             /* nfuncs flags: may be referenced by ref.func */
     char **func_names;                   /* nfuncs entries from the name section, or NULL */
+    void *aot;                           /* AOT tier: compiled code (src/aot; released by wm_module_free), or NULL */
 };
 
 /* Reports an error: sets err->status, err->offset and formats the message. Always returns false. */

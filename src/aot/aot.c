@@ -1,0 +1,938 @@
+/* aot.c — the AOT tier's driver and runtime glue: cache keys, compiling generated C with the system
+ * compiler, the .cwasm format and cache, dlopen, per-instance contexts, calls/traps (sigsetjmp),
+ * and the SIGSEGV/SIGBUS handler that turns guard-page faults into out-of-bounds traps. */
+#define _GNU_SOURCE
+#define WM_AOT_RUNTIME_SIDE
+#include "aot.h"
+#include "aot_prelude.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The prelude and simd.h are embedded verbatim (and wasm2c.c, for cache keys): generated code is compiled against exactly the
+ * helpers this binary was built with. */
+#ifndef WM_AOT_SRC_DIR
+#error "WM_AOT_SRC_DIR must point at src/ (set by CMakeLists.txt)"
+#endif
+__asm__(".section .rodata\n"
+        ".p2align 4\n"
+        "wm_aot_prelude_text_:\n.incbin \"" WM_AOT_SRC_DIR "/aot/aot_prelude.h\"\n.byte 0\n"
+        ".p2align 4\n"
+        "wm_aot_simd_text_:\n.incbin \"" WM_AOT_SRC_DIR "/interp/simd.h\"\n.byte 0\n"
+        ".p2align 4\n"
+        "wm_aot_translator_text_:\n.incbin \"" WM_AOT_SRC_DIR "/aot/wasm2c.c\"\n.byte 0\n"
+        ".previous\n");
+extern const char wm_aot_prelude_text_[] __asm__("wm_aot_prelude_text_");
+extern const char wm_aot_simd_text_[] __asm__("wm_aot_simd_text_");
+extern const char wm_aot_translator_text_[] __asm__("wm_aot_translator_text_");   /* for cache keys */
+
+/* ---- layout checks: aot_prelude.h mirrors runtime.h --------------------------------------- */
+_Static_assert(offsetof(struct wm_func, type_id) == offsetof(wm_aot_fhead, type_id), "wm_func layout");
+_Static_assert(offsetof(struct wm_func, aot_fn) == offsetof(wm_aot_fhead, aot_fn), "wm_func layout");
+_Static_assert(offsetof(struct wm_func, aot_ctx) == offsetof(wm_aot_fhead, aot_ctx), "wm_func layout");
+_Static_assert(offsetof(struct wm_func, aot_tramp) == offsetof(wm_aot_fhead, aot_tramp), "wm_func layout");
+_Static_assert(offsetof(struct wm_table, elems) == offsetof(wm_aot_thead, elems), "wm_table layout");
+_Static_assert(offsetof(struct wm_table, size) == offsetof(wm_aot_thead, size), "wm_table layout");
+_Static_assert(offsetof(struct wm_memory, data) == offsetof(wm_aot_mhead, data), "wm_memory layout");
+_Static_assert(offsetof(struct wm_memory, size) == offsetof(wm_aot_mhead, size), "wm_memory layout");
+_Static_assert(offsetof(struct wm_memory, pages) == offsetof(wm_aot_mhead, pages), "wm_memory layout");
+_Static_assert(offsetof(struct wm_global, v) == 0, "wm_global layout");
+_Static_assert(WM_AOT_TRAP_UNREACHABLE == WM_TRAP_UNREACHABLE && WM_AOT_TRAP_MEMORY_OOB == WM_TRAP_MEMORY_OOB &&
+               WM_AOT_TRAP_TABLE_OOB == WM_TRAP_TABLE_OOB && WM_AOT_TRAP_DIV_ZERO == WM_TRAP_DIV_ZERO &&
+               WM_AOT_TRAP_INT_OVERFLOW == WM_TRAP_INT_OVERFLOW &&
+               WM_AOT_TRAP_INVALID_CONVERSION == WM_TRAP_INVALID_CONVERSION &&
+               WM_AOT_TRAP_UNDEFINED_ELEMENT == WM_TRAP_UNDEFINED_ELEMENT &&
+               WM_AOT_TRAP_UNINITIALIZED_ELEMENT == WM_TRAP_UNINITIALIZED_ELEMENT &&
+               WM_AOT_TRAP_INDIRECT_CALL_TYPE == WM_TRAP_INDIRECT_CALL_TYPE &&
+               WM_AOT_TRAP_STACK_EXHAUSTED == WM_TRAP_STACK_EXHAUSTED, "trap codes");
+
+/* ---- SHA-256 (cache keys and payload checks) ------------------------------------------------ */
+typedef struct sha256 { uint32_t h[8]; uint64_t len; uint8_t buf[64]; uint32_t nbuf; } sha256;
+static const uint32_t K256[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2 };
+#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+static void sha_block(sha256 *s, const uint8_t *p)
+{
+    uint32_t w[64];
+    for (int i = 0; i < 16; i++) w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3], e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];
+    for (int i = 0; i < 64; i++) {
+        uint32_t t1 = h + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K256[i] + w[i];
+        uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+    }
+    s->h[0] += a; s->h[1] += b; s->h[2] += c; s->h[3] += d; s->h[4] += e; s->h[5] += f; s->h[6] += g; s->h[7] += h;
+}
+static void sha_init(sha256 *s)
+{
+    static const uint32_t h0[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+    memcpy(s->h, h0, sizeof h0); s->len = 0; s->nbuf = 0;
+}
+static void sha_update(sha256 *s, const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    s->len += n;
+    while (n) {
+        if (s->nbuf == 0 && n >= 64) { sha_block(s, p); p += 64; n -= 64; continue; }
+        uint32_t k = 64 - s->nbuf; if (k > n) k = (uint32_t)n;
+        memcpy(s->buf + s->nbuf, p, k); s->nbuf += k; p += k; n -= k;
+        if (s->nbuf == 64) { sha_block(s, s->buf); s->nbuf = 0; }
+    }
+}
+static void sha_final(sha256 *s, uint8_t out[32])
+{
+    uint64_t bits = s->len * 8;
+    uint8_t pad = 0x80, z = 0;
+    sha_update(s, &pad, 1);
+    while (s->nbuf != 56) sha_update(s, &z, 1);
+    uint8_t l[8];
+    for (int i = 0; i < 8; i++) l[i] = (uint8_t)(bits >> (56 - 8 * i));
+    sha_update(s, l, 8);
+    for (int i = 0; i < 8; i++) { out[4 * i] = (uint8_t)(s->h[i] >> 24); out[4 * i + 1] = (uint8_t)(s->h[i] >> 16); out[4 * i + 2] = (uint8_t)(s->h[i] >> 8); out[4 * i + 3] = (uint8_t)s->h[i]; }
+}
+static void hex(const uint8_t *b, size_t n, char *out)
+{
+    static const char d[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) { out[2 * i] = d[b[i] >> 4]; out[2 * i + 1] = d[b[i] & 15]; }
+    out[2 * n] = 0;
+}
+
+/* ---- options, compiler ---------------------------------------------------------------------- */
+static const char *cc_name(void)
+{
+    const char *cc = getenv("CC");
+    return cc && *cc && !strchr(cc, ' ') ? cc : "cc";
+}
+
+static bool find_in_path(const char *prog)
+{
+    if (strchr(prog, '/')) return access(prog, X_OK) == 0;
+    const char *path = getenv("PATH");
+    if (!path) path = "/usr/bin:/bin";
+    char buf[4096];
+    for (const char *p = path; *p;) {
+        const char *e = strchr(p, ':');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n && n + strlen(prog) + 2 < sizeof buf) {
+            memcpy(buf, p, n); buf[n] = '/'; strcpy(buf + n + 1, prog);
+            if (access(buf, X_OK) == 0) return true;
+        }
+        p += n; if (*p == ':') p++;
+    }
+    return false;
+}
+
+bool wm_aot_compiler_available(void) { return find_in_path(cc_name()); }
+
+void wm_aot_enable(void) { wm_mem_reserve_min = WM_AOT_RESERVE; }
+
+static int opt_level(const wm_aot_options *o) { return o && o->opt_level > 0 ? (o->opt_level > 3 ? 3 : o->opt_level) : 2; }
+
+/* Compiler flags for generated code. Float semantics: no contraction (FMA), signalling NaNs
+ * respected (no x-0 / x*1 folding). -march=native unless the output must be portable. */
+static const char *const base_flags[] = { "-std=gnu11", "-fPIC", "-fvisibility=hidden", "-ffp-contract=off",
+                                          "-fno-strict-aliasing", "-fno-math-errno", "-fsignaling-nans", "-w" };
+#define NBASE (sizeof base_flags / sizeof base_flags[0])
+
+/* Fills argv[0..) with cc, -O, base flags (and -march=native); returns the count. */
+static int cc_args(const wm_aot_options *o, char *optbuf, const char **argv)
+{
+    int k = 0;
+    argv[k++] = cc_name();
+    snprintf(optbuf, 8, "-O%d", opt_level(o));
+    argv[k++] = optbuf;
+    for (size_t i = 0; i < NBASE; i++) argv[k++] = base_flags[i];
+    if (!(o && o->portable)) argv[k++] = "-march=native";
+    return k;
+}
+
+/* The host CPU's feature flags (for keys of -march=native code). */
+static void cpu_flags(sha256 *s)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[8192];
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "flags", 5) || !strncmp(line, "model name", 10) || !strncmp(line, "Features", 8)) {
+            sha_update(s, line, strlen(line));
+            if (line[0] != 'm') break;
+        }
+    fclose(f);
+}
+
+static void flags_string(const wm_aot_options *o, char *buf, size_t n)
+{
+    const char *argv[NBASE + 4];
+    char optbuf[8];
+    int k = cc_args(o, optbuf, argv);
+    size_t len = 0;
+    buf[0] = 0;
+    for (int i = 0; i < k && len + 1 < n; i++) len += (size_t)snprintf(buf + len, n - len, "%s ", argv[i]);
+}
+
+static void cache_key(const wm_module *m, const wm_aot_options *o, char out[65])
+{
+    sha256 s;
+    char flags[512];
+    flags_string(o, flags, sizeof flags);
+    sha_init(&s);
+    sha_update(&s, "wasmind-aot " WASMIND_VERSION, strlen("wasmind-aot " WASMIND_VERSION) + 1);
+    uint32_t abi = WM_AOT_ABI_VERSION;
+    sha_update(&s, &abi, sizeof abi);
+    sha_update(&s, flags, strlen(flags) + 1);
+    if (!(o && o->portable)) cpu_flags(&s);
+    sha_update(&s, wm_aot_prelude_text_, strlen(wm_aot_prelude_text_) + 1);
+    sha_update(&s, wm_aot_simd_text_, strlen(wm_aot_simd_text_) + 1);
+    sha_update(&s, wm_aot_translator_text_, strlen(wm_aot_translator_text_) + 1);   /* translator changes */
+    sha_update(&s, m->bytes, m->len);
+    uint8_t d[32];
+    sha_final(&s, d);
+    hex(d, 32, out);
+}
+
+/* ---- .cwasm format: header, module bytes, shared object ---------------------------------------- */
+#define CWASM_MAGIC "WMCWASM1"
+typedef struct cwasm_header {
+    char magic[8];
+    uint32_t abi, header_size;
+    char key[64];
+    uint64_t wasm_len, so_len;
+    uint8_t payload_sha[32];   /* over module bytes + shared object */
+} cwasm_header;
+
+bool wm_aot_is_cwasm(const uint8_t *buf, size_t len)
+{
+    return len >= sizeof(cwasm_header) && memcmp(buf, CWASM_MAGIC, 8) == 0;
+}
+
+/* Checks magic, sizes and the payload hash. */
+static bool cwasm_check(const uint8_t *buf, size_t len, cwasm_header *h, char *why, size_t wsize)
+{
+    if (!wm_aot_is_cwasm(buf, len)) { snprintf(why, wsize, "not a wasmind .cwasm file"); return false; }
+    memcpy(h, buf, sizeof *h);
+    if (h->abi != WM_AOT_ABI_VERSION || h->header_size != sizeof *h) { snprintf(why, wsize, ".cwasm built by another wasmind version"); return false; }
+    if (h->wasm_len > len || h->so_len > len || sizeof *h + h->wasm_len + h->so_len != len) { snprintf(why, wsize, "truncated .cwasm file"); return false; }
+    sha256 s; uint8_t d[32];
+    sha_init(&s);
+    sha_update(&s, buf + sizeof *h, (size_t)(h->wasm_len + h->so_len));
+    sha_final(&s, d);
+    if (memcmp(d, h->payload_sha, 32) != 0) { snprintf(why, wsize, "corrupt .cwasm file (checksum mismatch)"); return false; }
+    return true;
+}
+
+const uint8_t *wm_aot_cwasm_module(const uint8_t *buf, size_t len, size_t *wasm_len)
+{
+    cwasm_header h;
+    char why[64];
+    if (!cwasm_check(buf, len, &h, why, sizeof why)) return NULL;
+    *wasm_len = (size_t)h.wasm_len;
+    return buf + sizeof h;
+}
+
+static uint8_t *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    uint8_t *buf = NULL; size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) { cap = cap ? cap * 2 : 1 << 16; uint8_t *p = realloc(buf, cap); if (!p) { free(buf); fclose(f); return NULL; } buf = p; }
+        size_t k = fread(buf + n, 1, cap - n, f);
+        n += k;
+        if (k == 0) break;
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+static bool write_all(const char *path, const void *a, size_t an, const void *b, size_t bn, const void *c, size_t cn)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return false;
+    bool ok = fwrite(a, 1, an, f) == an && (!bn || fwrite(b, 1, bn, f) == bn) && (!cn || fwrite(c, 1, cn, f) == cn);
+    return (fclose(f) == 0) && ok;
+}
+
+/* ---- loaded code: process-wide table (kept for the process lifetime) -------------------------- */
+typedef struct aot_code {
+    char key[65];
+    void *handle;
+    const wm_aot_desc *desc;
+    uint32_t refs;             /* modules using it; unused code stays loaded in a small LRU */
+    uint64_t last_use;
+    struct aot_code *next;
+} aot_code;
+static aot_code *g_codes;
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t g_use_clock;
+#define KEEP_UNUSED 16         /* unreferenced shared objects kept loaded for reuse */
+
+/* Unloads the least recently used unreferenced code beyond KEEP_UNUSED. Caller holds g_lock. */
+static void code_trim(void)
+{
+    for (;;) {
+        uint32_t unused = 0;
+        aot_code *lru = NULL;
+        for (aot_code *c = g_codes; c; c = c->next)
+            if (!c->refs) { unused++; if (!lru || c->last_use < lru->last_use) lru = c; }
+        if (unused <= KEEP_UNUSED || !lru) return;
+        for (aot_code **pp = &g_codes; *pp; pp = &(*pp)->next)
+            if (*pp == lru) { *pp = lru->next; break; }
+        dlclose(lru->handle);
+        free(lru);
+    }
+}
+
+void wm_aot_release(void *code)
+{
+    aot_code *c = code;
+    pthread_mutex_lock(&g_lock);
+    if (c->refs) c->refs--;
+    c->last_use = ++g_use_clock;
+    code_trim();
+    pthread_mutex_unlock(&g_lock);
+}
+
+static aot_code *code_find(const char *key)
+{
+    for (aot_code *c = g_codes; c; c = c->next) if (strcmp(c->key, key) == 0) return c;
+    return NULL;
+}
+
+static const char *tmp_dir(void)
+{
+    const char *t = getenv("TMPDIR");
+    return t && *t ? t : "/tmp";
+}
+
+/* dlopens the shared object inside a checked .cwasm image. */
+static aot_code *load_image(const uint8_t *buf, size_t len, const char *want_key, uint32_t nfuncdefs, uint32_t ntypes, char *why, size_t wsize)
+{
+    cwasm_header h;
+    if (!cwasm_check(buf, len, &h, why, wsize)) return NULL;
+    if (want_key && memcmp(h.key, want_key, 64) != 0) { snprintf(why, wsize, ".cwasm was compiled from another module or configuration"); return NULL; }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/wasmind-aot-XXXXXX.so", tmp_dir());
+    int fd = mkstemps(path, 3);
+    if (fd < 0) { snprintf(why, wsize, "cannot create a temporary file: %s", strerror(errno)); return NULL; }
+    const uint8_t *so = buf + sizeof h + h.wasm_len;
+    size_t left = (size_t)h.so_len;
+    while (left) {
+        ssize_t k = write(fd, so, left);
+        if (k <= 0) { close(fd); unlink(path); snprintf(why, wsize, "cannot write %s", path); return NULL; }
+        so += k; left -= (size_t)k;
+    }
+    close(fd);
+    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    unlink(path);
+    if (!handle) { snprintf(why, wsize, "dlopen failed: %s", dlerror()); return NULL; }
+    const wm_aot_desc *d = dlsym(handle, "wm_aot_module");
+    if (!d || d->magic != WM_AOT_MAGIC || d->abi != WM_AOT_ABI_VERSION || memcmp(d->key, h.key, 64) != 0 ||
+        d->nfuncdefs != nfuncdefs || d->ntypes != ntypes) {
+        dlclose(handle);
+        snprintf(why, wsize, "compiled code does not match the module");
+        return NULL;
+    }
+    aot_code *c = calloc(1, sizeof *c);
+    if (!c) { dlclose(handle); snprintf(why, wsize, "out of memory"); return NULL; }
+    memcpy(c->key, h.key, 64); c->key[64] = 0;
+    c->handle = handle; c->desc = d;
+    return c;
+}
+
+/* ---- compiling ----------------------------------------------------------------------------------- */
+static uint32_t default_jobs(const wm_aot_options *o)
+{
+    if (o && o->jobs) return o->jobs;
+    const char *e = getenv("WASMIND_AOT_JOBS");
+    if (e && atoi(e) > 0) return (uint32_t)atoi(e);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (uint32_t)n : 1;
+}
+
+static pid_t spawn(char *const argv[], const char *log)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* A CPU-time cap (inherited by cc1/as/ld) so a pathological module cannot hang us:
+         * the compile fails and the module stays interpreted. */
+        const char *t = getenv("WASMIND_AOT_TIMEOUT");
+        rlim_t secs = t && atoi(t) > 0 ? (rlim_t)atoi(t) : 300;
+        struct rlimit rl = { secs, secs + 5 };
+        setrlimit(RLIMIT_CPU, &rl);
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) { dup2(fd, 1); dup2(fd, 2); close(fd); }
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static bool wait_ok(pid_t pid)
+{
+    int st;
+    while (waitpid(pid, &st, 0) < 0) if (errno != EINTR) return false;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+static void rm_tree(const char *dir, uint32_t ntus)
+{
+    char p[4200];
+    for (uint32_t u = 0; u < ntus; u++) {
+        snprintf(p, sizeof p, "%s/u%u.c", dir, u); unlink(p);
+        snprintf(p, sizeof p, "%s/u%u.o", dir, u); unlink(p);
+    }
+    snprintf(p, sizeof p, "%s/module.so", dir); unlink(p);
+    snprintf(p, sizeof p, "%s/cc.log", dir); unlink(p);
+    rmdir(dir);
+}
+
+/* Translates and compiles m; returns the .cwasm image (malloc'd). */
+static uint8_t *build_image(const wm_module *m, const wm_aot_options *o, const char *key, size_t *img_len, char *why, size_t wsize)
+{
+    uint32_t jobs = default_jobs(o);
+    char **tus = NULL; uint32_t ntus = 0;
+    char err[256];
+    if (!wm_aot_translate(m, key, wm_aot_prelude_text_, wm_aot_simd_text_, jobs > 1 ? jobs * 2 : 1, &tus, &ntus, err, sizeof err)) {
+        snprintf(why, wsize, "translation to C failed: %s", err);
+        return NULL;
+    }
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/wasmind-aot-XXXXXX", tmp_dir());
+    uint8_t *img = NULL;
+    if (!mkdtemp(dir)) { snprintf(why, wsize, "cannot create a temporary directory: %s", strerror(errno)); goto out_free; }
+    char log[4200], sopath[4200];
+    snprintf(log, sizeof log, "%s/cc.log", dir);
+    snprintf(sopath, sizeof sopath, "%s/module.so", dir);
+    bool ok = true;
+    for (uint32_t u = 0; u < ntus && ok; u++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/u%u.c", dir, u);
+        ok = write_all(p, tus[u], strlen(tus[u]), NULL, 0, NULL, 0);
+        if (!ok) snprintf(why, wsize, "cannot write %s", p);
+    }
+    if (ok) {
+        char optf[8];
+        const char *cc = cc_name();
+        const char *argv[NBASE + 16];
+        int nb = cc_args(o, optf, argv);
+        if (ntus == 1) {
+            char src[4200];
+            snprintf(src, sizeof src, "%s/u0.c", dir);
+            int k = nb;
+            argv[k++] = "-shared"; argv[k++] = "-o"; argv[k++] = sopath; argv[k++] = src; argv[k++] = "-lm"; argv[k] = NULL;
+            pid_t pid = spawn((char *const *)argv, log);
+            ok = pid > 0 && wait_ok(pid);
+        } else {
+            pid_t *pids = calloc(ntus, sizeof *pids);
+            uint32_t next = 0, running = 0, done = 0;
+            ok = pids != NULL;
+            while (ok && done < ntus) {
+                while (next < ntus && running < jobs) {
+                    char src[4200], obj[4200];
+                    snprintf(src, sizeof src, "%s/u%u.c", dir, next);
+                    snprintf(obj, sizeof obj, "%s/u%u.o", dir, next);
+                    int k = nb;
+                    argv[k++] = "-c"; argv[k++] = "-o"; argv[k++] = obj; argv[k++] = src; argv[k] = NULL;
+                    pids[next] = spawn((char *const *)argv, log);
+                    if (pids[next] <= 0) { ok = false; break; }
+                    next++; running++;
+                }
+                if (!ok) break;
+                int st;
+                pid_t p = wait(&st);
+                if (p < 0) { if (errno == EINTR) continue; ok = false; break; }
+                bool mine = false;
+                for (uint32_t u = 0; u < next; u++) if (pids[u] == p) mine = true;
+                if (!mine) continue;
+                running--; done++;
+                if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) ok = false;
+            }
+            while (running > 0) { int st; if (wait(&st) < 0 && errno != EINTR) break; running--; }
+            free(pids);
+            if (ok) {
+                char **largv = calloc(ntus + 6, sizeof *largv);
+                char (*objs)[4200] = calloc(ntus, sizeof *objs);
+                ok = largv && objs;
+                if (ok) {
+                    uint32_t k = 0;
+                    char **argv = largv;
+                    argv[k++] = (char *)cc; argv[k++] = "-shared"; argv[k++] = "-o"; argv[k++] = sopath;
+                    for (uint32_t u = 0; u < ntus; u++) { snprintf(objs[u], sizeof objs[u], "%s/u%u.o", dir, u); argv[k++] = objs[u]; }
+                    argv[k++] = "-lm";
+                    argv[k] = NULL;
+                    pid_t pid = spawn(argv, log);
+                    ok = pid > 0 && wait_ok(pid);
+                }
+                free(largv); free(objs);
+            }
+        }
+        if (!ok) {
+            size_t ln = 0;
+            uint8_t *l = read_all(log, &ln);
+            char first[200] = "";
+            if (l && ln) { size_t k = 0; while (k < ln && k < sizeof first - 1 && l[k] != '\n') { first[k] = (char)l[k]; k++; } first[k] = 0; }
+            free(l);
+            snprintf(why, wsize, "C compiler `%s` failed%s%s", cc, first[0] ? ": " : "", first);
+        }
+    }
+    if (ok) {
+        size_t so_len = 0;
+        uint8_t *so = read_all(sopath, &so_len);
+        if (!so) { snprintf(why, wsize, "cannot read the compiled object"); ok = false; }
+        else {
+            cwasm_header h;
+            memset(&h, 0, sizeof h);
+            memcpy(h.magic, CWASM_MAGIC, 8);
+            h.abi = WM_AOT_ABI_VERSION; h.header_size = sizeof h;
+            memcpy(h.key, key, 64);
+            h.wasm_len = m->len; h.so_len = so_len;
+            sha256 s; sha_init(&s); sha_update(&s, m->bytes, m->len); sha_update(&s, so, so_len); sha_final(&s, h.payload_sha);
+            *img_len = sizeof h + m->len + so_len;
+            img = malloc(*img_len);
+            if (img) {
+                memcpy(img, &h, sizeof h);
+                memcpy(img + sizeof h, m->bytes, m->len);
+                memcpy(img + sizeof h + m->len, so, so_len);
+            } else snprintf(why, wsize, "out of memory");
+            free(so);
+        }
+    }
+    if (!getenv("WASMIND_AOT_KEEP")) rm_tree(dir, ntus);
+    else fprintf(stderr, "wasmind: AOT sources kept in %s\n", dir);
+out_free:
+    for (uint32_t u = 0; u < ntus; u++) free(tus[u]);
+    free(tus);
+    return img;
+}
+
+static bool cache_path(const char *key, char *out, size_t n, bool create)
+{
+    const char *x = getenv("XDG_CACHE_HOME");
+    char base[4096];
+    if (x && *x) snprintf(base, sizeof base, "%s", x);
+    else {
+        const char *home = getenv("HOME");
+        if (!home || !*home) return false;
+        snprintf(base, sizeof base, "%s/.cache", home);
+    }
+    if (create) mkdir(base, 0700);
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/wasmind", base);
+    if (create) mkdir(dir, 0700);
+    snprintf(out, n, "%s/%s.cwasm", dir, key);
+    return true;
+}
+
+/* Caller holds g_lock. */
+static bool attach_code(wm_module *m, aot_code *c)
+{
+    c->refs++;
+    c->last_use = ++g_use_clock;
+    m->aot = c;
+    return true;
+}
+
+bool wm_aot_attach(wm_module *m, const wm_aot_options *o, char *why, size_t wsize)
+{
+    char key[65];
+    cache_key(m, o, key);
+    pthread_mutex_lock(&g_lock);
+    aot_code *c = code_find(key);
+    if (c) attach_code(m, c);
+    pthread_mutex_unlock(&g_lock);
+    if (c) return true;
+    char path[4400];
+    bool have_path = !(o && o->no_cache) && cache_path(key, path, sizeof path, false);
+    if (have_path) {
+        size_t len = 0;
+        uint8_t *buf = read_all(path, &len);
+        if (buf) {
+            char w2[256];
+            c = load_image(buf, len, key, m->nfuncdefs, m->ntypes, w2, sizeof w2);
+            free(buf);
+            if (!c) {
+                if (o && o->verbose) fprintf(stderr, "wasmind: rejecting cache entry %s (%s); recompiling\n", path, w2);
+                unlink(path);
+            }
+        }
+    }
+    if (!c) {
+        if (!wm_aot_compiler_available()) { snprintf(why, wsize, "no C compiler found (`%s` is not on PATH)", cc_name()); return false; }
+        size_t len = 0;
+        uint8_t *img = build_image(m, o, key, &len, why, wsize);
+        if (!img) return false;
+        c = load_image(img, len, key, m->nfuncdefs, m->ntypes, why, wsize);
+        if (c && !(o && o->no_cache) && cache_path(key, path, sizeof path, true)) {
+            char tmp[4500];
+            snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
+            if (write_all(tmp, img, len, NULL, 0, NULL, 0)) rename(tmp, path);
+            else unlink(tmp);
+        }
+        free(img);
+        if (!c) return false;
+    }
+    pthread_mutex_lock(&g_lock);
+    aot_code *other = code_find(key);
+    if (other) { dlclose(c->handle); free(c); c = other; }
+    else { c->next = g_codes; g_codes = c; }
+    attach_code(m, c);
+    pthread_mutex_unlock(&g_lock);
+    return true;
+}
+
+bool wm_aot_compile_to(const wm_module *m, const wm_aot_options *o, const char *path, char *why, size_t wsize)
+{
+    if (!wm_aot_compiler_available()) { snprintf(why, wsize, "no C compiler found (`%s` is not on PATH)", cc_name()); return false; }
+    char key[65];
+    cache_key(m, o, key);
+    size_t len = 0;
+    uint8_t *img = build_image(m, o, key, &len, why, wsize);
+    if (!img) return false;
+    bool ok = write_all(path, img, len, NULL, 0, NULL, 0);
+    if (!ok) snprintf(why, wsize, "cannot write %s: %s", path, strerror(errno));
+    free(img);
+    return ok;
+}
+
+bool wm_aot_attach_cwasm(wm_module *m, const uint8_t *buf, size_t len, char *why, size_t wsize)
+{
+    cwasm_header h;
+    if (!cwasm_check(buf, len, &h, why, wsize)) return false;
+    char key[65];
+    memcpy(key, h.key, 64); key[64] = 0;
+    pthread_mutex_lock(&g_lock);
+    aot_code *c = code_find(key);
+    if (c) attach_code(m, c);
+    pthread_mutex_unlock(&g_lock);
+    if (c) return true;
+    c = load_image(buf, len, NULL, m->nfuncdefs, m->ntypes, why, wsize);
+    if (!c) return false;
+    pthread_mutex_lock(&g_lock);
+    c->next = g_codes; g_codes = c;
+    attach_code(m, c);
+    pthread_mutex_unlock(&g_lock);
+    return true;
+}
+
+/* ---- execution: entries, traps, signals ------------------------------------------------------------ */
+typedef struct aot_entry {
+    sigjmp_buf jb;
+    volatile int trap;
+    struct aot_entry *prev;
+} aot_entry;
+
+static __thread aot_entry *tls_entry;
+static __thread char *tls_stack_limit;
+
+/* Guard-reserved memories (address ranges) used by compiled code: faults there are OOB traps. */
+#define MAX_REGIONS 4096
+static struct { uintptr_t lo, hi; } g_regions[MAX_REGIONS];
+static volatile uint32_t g_nregions;
+
+static void region_add(const wm_memory *mem)
+{
+    uintptr_t lo = (uintptr_t)mem->data, hi = lo + (uintptr_t)mem->reserved;
+    pthread_mutex_lock(&g_lock);
+    uint32_t n = g_nregions, free_slot = UINT32_MAX;
+    for (uint32_t i = 0; i < n; i++) {
+        if (g_regions[i].lo == lo && g_regions[i].hi == hi) { pthread_mutex_unlock(&g_lock); return; }
+        if (g_regions[i].hi == 0 && free_slot == UINT32_MAX) free_slot = i;
+    }
+    /* Drop stale entries that overlap the new reservation (their memory was unmapped). */
+    for (uint32_t i = 0; i < n; i++)
+        if (g_regions[i].lo < hi && lo < g_regions[i].hi) { g_regions[i].lo = g_regions[i].hi = 0; if (free_slot == UINT32_MAX) free_slot = i; }
+    if (free_slot == UINT32_MAX && n < MAX_REGIONS) { free_slot = n; g_nregions = n + 1; }
+    if (free_slot != UINT32_MAX) { g_regions[free_slot].lo = lo; __atomic_store_n(&g_regions[free_slot].hi, hi, __ATOMIC_RELEASE); }
+    pthread_mutex_unlock(&g_lock);
+}
+
+static bool in_region(uintptr_t a)
+{
+    uint32_t n = g_nregions;
+    for (uint32_t i = 0; i < n; i++) {
+        uintptr_t hi = __atomic_load_n(&g_regions[i].hi, __ATOMIC_ACQUIRE);
+        if (a >= g_regions[i].lo && a < hi) return true;
+    }
+    return false;
+}
+
+static struct sigaction g_old_segv, g_old_bus;
+
+static void fault_handler(int sig, siginfo_t *si, void *uc)
+{
+    aot_entry *e = tls_entry;
+    if (e && in_region((uintptr_t)si->si_addr)) {
+        e->trap = WM_TRAP_MEMORY_OOB;
+        siglongjmp(e->jb, 1);
+    }
+    struct sigaction *old = sig == SIGSEGV ? &g_old_segv : &g_old_bus;
+    if ((old->sa_flags & SA_SIGINFO) && old->sa_sigaction) { old->sa_sigaction(sig, si, uc); return; }
+    if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) { old->sa_handler(sig); return; }
+    signal(sig, SIG_DFL);   /* the faulting instruction re-executes and the process dies normally */
+}
+
+static pthread_once_t g_sig_once = PTHREAD_ONCE_INIT;
+static void install_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = fault_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;   /* NODEFER: siglongjmp leaves the mask alone */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &g_old_segv);
+    sigaction(SIGBUS, &sa, &g_old_bus);
+}
+
+static void thread_init(void)
+{
+    if (tls_stack_limit) return;
+    pthread_once(&g_sig_once, install_handlers);
+    /* alternate signal stack for this thread (mmap'd: lives as long as the thread) */
+    stack_t cur;
+    if (sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_DISABLE)) {
+        size_t sz = 256 * 1024;
+        void *p = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p != MAP_FAILED) {
+            stack_t ss = { .ss_sp = p, .ss_size = sz, .ss_flags = 0 };
+            sigaltstack(&ss, NULL);
+        }
+    }
+    char *lo = NULL; size_t size = 0;
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        void *addr = NULL;
+        if (pthread_attr_getstack(&attr, &addr, &size) == 0) lo = addr;
+        pthread_attr_destroy(&attr);
+    }
+    char probe;
+    if (!lo || size < (1u << 20) || &probe < lo || &probe > lo + size) {
+        lo = &probe - (1u << 20);   /* unknown: assume 1 MiB below here */
+        size = 0;
+    }
+    size_t margin = 256 * 1024;
+    tls_stack_limit = lo + margin;
+}
+
+wm_trap wm_aot_call(wm_store *s, wm_func *f, uint64_t *fp)
+{
+    thread_init();
+    aot_entry e;
+    e.trap = WM_TRAP_NONE;
+    e.prev = tls_entry;
+    uint32_t depth = s->depth;
+    uint64_t *sp = s->sp;
+    s->aot_stack_limit = tls_stack_limit;
+    s->aot_limits = s->fuel_limit != 0 || s->deadline_ns != 0;
+    /* Compiled functions charge a unit of fuel on entry, where the interpreter charges at the call
+     * site; an entry from the runtime is not a wasm call: refund it. */
+    if (s->aot_limits) s->fuel_left += 1;
+    tls_entry = &e;
+    if (sigsetjmp(e.jb, 0) == 0) {
+        void (*tramp)(void *, void *, uint64_t *) = (void (*)(void *, void *, uint64_t *))f->aot_tramp;
+        tramp(f->aot_fn, f->aot_ctx, fp);
+    }
+    tls_entry = e.prev;
+    s->depth = depth;
+    s->sp = sp;
+    if (e.trap != WM_TRAP_NONE) s->nbt = 0;
+    return (wm_trap)e.trap;
+}
+
+/* ---- runtime services for generated code ---------------------------------------------------------- */
+static __attribute__((noreturn)) void rt_trap(wm_aot_ctx *ctx, int trap)
+{
+    (void)ctx;
+    aot_entry *e = tls_entry;
+    e->trap = trap;
+    siglongjmp(e->jb, 1);
+}
+
+static void rt_fuel(wm_aot_ctx *ctx)
+{
+    wm_trap t = wm_store_fuel_slow((wm_store *)ctx->store);
+    if (t != WM_TRAP_NONE) rt_trap(ctx, t);
+}
+
+static void call_slow(wm_aot_ctx *ctx, wm_func *f, uint64_t *cells, bool force_interp);
+static void rt_call(wm_aot_ctx *ctx, wm_aot_fhead *fh, uint64_t *cells) { call_slow(ctx, (wm_func *)fh, cells, false); }
+static void rt_interp(wm_aot_ctx *ctx, uint32_t funcidx, uint64_t *cells)
+{
+    call_slow(ctx, ((wm_instance *)ctx->inst)->funcs[funcidx], cells, true);
+}
+
+static void call_slow(wm_aot_ctx *ctx, wm_func *f, uint64_t *cells, bool force_interp)
+{
+    wm_store *s = ctx->store;
+    const wm_type *t = f->type;
+    uint64_t *fp = s->sp;
+    uint32_t need = t->param_cells > t->result_cells ? t->param_cells : t->result_cells;
+    if (fp + need + 2 > s->stack_end) rt_trap(ctx, WM_TRAP_STACK_EXHAUSTED);
+    if (t->param_cells) memcpy(fp, cells, t->param_cells * sizeof(uint64_t));
+    wm_trap trap;
+    if (f->aot_tramp && !force_interp) {
+        ((void (*)(void *, void *, uint64_t *))f->aot_tramp)(f->aot_fn, f->aot_ctx, fp);
+        trap = WM_TRAP_NONE;
+    } else {
+        /* Like the interpreter, a call to a host or interpreted function costs one unit of fuel
+         * (compiled callees charge it on entry). */
+        if (s->aot_limits && --s->fuel_left < 0) rt_fuel(ctx);
+        /* Host and interpreter code run outside the guard-page handler: a fault there is a real
+         * crash, not a wasm trap (re-entrant wasm calls install their own entry). */
+        aot_entry *saved = tls_entry;
+        tls_entry = NULL;
+        if (f->host) { s->nbt = 0; trap = wm_call_host(s, f, (wm_instance *)ctx->inst, fp); }
+        else trap = wm_interp_run(s, f, fp);
+        tls_entry = saved;
+    }
+    s->sp = fp;
+    if (trap != WM_TRAP_NONE) rt_trap(ctx, trap);
+    if (t->result_cells) memcpy(cells, fp, t->result_cells * sizeof(uint64_t));
+}
+
+static wm_memory *mem0(wm_aot_ctx *ctx) { return (wm_memory *)ctx->mem0; }
+
+static uint32_t rt_mem_grow(wm_aot_ctx *ctx, uint32_t delta)
+{
+    wm_memory *m = mem0(ctx);
+    return m ? (uint32_t)wm_memory_grow_internal(m, delta) : UINT32_MAX;
+}
+
+static void rt_mem_init(wm_aot_ctx *ctx, uint32_t di, uint32_t d32, uint32_t s32, uint32_t n32)
+{
+    wm_instance *in = ctx->inst;
+    wm_memory *m = mem0(ctx);
+    uint64_t d = d32, sidx = s32, n = n32;
+    const wm_dataseg *ds = &in->module->datas[di];
+    uint64_t len = in->data_dropped[di] ? 0 : ds->len;
+    if (sidx + n > len || d + n > m->size) rt_trap(ctx, WM_TRAP_MEMORY_OOB);
+    if (n) memcpy(m->data + d, ds->bytes + sidx, (size_t)n);
+}
+static void rt_data_drop(wm_aot_ctx *ctx, uint32_t di) { ((wm_instance *)ctx->inst)->data_dropped[di] = 1; }
+static void rt_mem_copy(wm_aot_ctx *ctx, uint32_t d32, uint32_t s32, uint32_t n32)
+{
+    wm_memory *m = mem0(ctx);
+    uint64_t d = d32, sidx = s32, n = n32;
+    if (sidx + n > m->size || d + n > m->size) rt_trap(ctx, WM_TRAP_MEMORY_OOB);
+    if (n) memmove(m->data + d, m->data + sidx, (size_t)n);
+}
+static void rt_mem_fill(wm_aot_ctx *ctx, uint32_t d32, uint32_t val, uint32_t n32)
+{
+    wm_memory *m = mem0(ctx);
+    uint64_t d = d32, n = n32;
+    if (d + n > m->size) rt_trap(ctx, WM_TRAP_MEMORY_OOB);
+    if (n) memset(m->data + d, (uint8_t)val, (size_t)n);
+}
+static void *elem_item(const wm_instance *inst, const wm_constexpr *e)
+{
+    switch (e->op) {
+    case WM_CONST_REF_FUNC: return inst->funcs[e->index];
+    case WM_CONST_GLOBAL_GET: return inst->globals[e->index]->v.ref;
+    default: return NULL;
+    }
+}
+static void rt_table_init(wm_aot_ctx *ctx, uint32_t ei, uint32_t ti, uint32_t d32, uint32_t s32, uint32_t n32)
+{
+    wm_instance *in = ctx->inst;
+    wm_table *t = in->tables[ti];
+    uint64_t d = d32, sidx = s32, n = n32;
+    const wm_elemseg *es = &in->module->elems[ei];
+    uint64_t len = in->elem_dropped[ei] ? 0 : es->count;
+    if (sidx + n > len || d + n > t->size) rt_trap(ctx, WM_TRAP_TABLE_OOB);
+    for (uint64_t k = 0; k < n; k++) t->elems[d + k] = elem_item(in, &es->items[sidx + k]);
+}
+static void rt_elem_drop(wm_aot_ctx *ctx, uint32_t ei) { ((wm_instance *)ctx->inst)->elem_dropped[ei] = 1; }
+static void rt_table_copy(wm_aot_ctx *ctx, uint32_t dti, uint32_t sti, uint32_t d32, uint32_t s32, uint32_t n32)
+{
+    wm_instance *in = ctx->inst;
+    wm_table *dt = in->tables[dti];
+    const wm_table *st = in->tables[sti];
+    uint64_t d = d32, sidx = s32, n = n32;
+    if (sidx + n > st->size || d + n > dt->size) rt_trap(ctx, WM_TRAP_TABLE_OOB);
+    if (n) memmove(dt->elems + d, st->elems + sidx, (size_t)n * sizeof(void *));
+}
+static uint32_t rt_table_grow(wm_aot_ctx *ctx, uint32_t ti, uint64_t init, uint32_t n)
+{
+    wm_instance *in = ctx->inst;
+    return (uint32_t)wm_table_grow_internal(in->tables[ti], n, (void *)(uintptr_t)init);
+}
+static void rt_table_fill(wm_aot_ctx *ctx, uint32_t ti, uint32_t i32, uint64_t ref, uint32_t n32)
+{
+    wm_instance *in = ctx->inst;
+    wm_table *t = in->tables[ti];
+    uint64_t i = i32, n = n32;
+    if (i + n > t->size) rt_trap(ctx, WM_TRAP_TABLE_OOB);
+    for (uint64_t k = 0; k < n; k++) t->elems[i + k] = (void *)(uintptr_t)ref;
+}
+
+static const wm_aot_rt g_rt = {
+    rt_trap, rt_fuel, rt_call, rt_mem_grow, rt_mem_init, rt_data_drop, rt_mem_copy, rt_mem_fill,
+    rt_table_init, rt_elem_drop, rt_table_copy, rt_table_grow, rt_table_fill, rt_interp,
+};
+
+bool wm_aot_instance_init(wm_instance *in, wm_error *err)
+{
+    (void)err;
+    const wm_module *m = in->module;
+    const aot_code *c = m->aot;
+    if (!c) return true;
+    if (m->nmems && in->mems[0]->reserved < WM_AOT_RESERVE) {   /* not guard-reserved: interpret */
+        static int warned;
+        if (!warned++) fprintf(stderr, "wasmind: a memory was created before the AOT tier was enabled; running that instance interpreted\n");
+        return true;
+    }
+    wm_store *s = in->store;
+    wm_aot_ctx *ctx = calloc(1, sizeof *ctx + (m->ntypes ? m->ntypes : 1) * sizeof(uint32_t));
+    if (!ctx) return true;   /* run interpreted */
+    uint32_t *type_ids = (uint32_t *)(ctx + 1);
+    for (uint32_t i = 0; i < m->ntypes; i++) type_ids[i] = m->types[i].canon_id;
+    ctx->rt = &g_rt;
+    ctx->mem0 = m->nmems ? (wm_aot_mhead *)in->mems[0] : NULL;
+    ctx->mem = m->nmems ? in->mems[0]->data : NULL;
+    ctx->fuel_left = &s->fuel_left;
+    ctx->limits = &s->aot_limits;
+    ctx->depth = &s->depth;
+    ctx->max_depth = s->max_depth;
+    ctx->stack_limit = &s->aot_stack_limit;
+    ctx->funcs = (wm_aot_fhead **)in->funcs;
+    ctx->tables = (wm_aot_thead **)in->tables;
+    ctx->globals = (uint64_t **)in->globals;
+    ctx->type_ids = type_ids;
+    ctx->store = s;
+    ctx->inst = in;
+    if (m->nmems) region_add(in->mems[0]);
+    in->aot_ctx = ctx;
+    for (uint32_t d = 0; d < m->nfuncdefs; d++) {
+        wm_func *f = in->funcs[m->nfunc_imports + d];
+        f->aot_fn = c->desc->funcs[d];
+        f->aot_ctx = ctx;
+        f->aot_tramp = c->desc->tramps[m->funcdefs[d].type_index];
+    }
+    return true;
+}

@@ -1,0 +1,50 @@
+/* aot.h — the AOT tier (src/aot): wasm -> C (wasm2c.c) -> system C compiler -> dlopen (aot.c), plus
+ * the hooks the runtime calls (instance set-up, calls into compiled code) and the CLI's entry points. */
+#ifndef WM_AOT_H
+#define WM_AOT_H
+
+#include "../runtime/runtime.h"
+
+typedef struct wm_aot_options {
+    int opt_level;        /* -O level for the C compiler (0..3); 0 = default (2) */
+    uint32_t jobs;        /* parallel compiler processes; 0 = $WASMIND_AOT_JOBS or the CPU count */
+    bool no_cache;        /* do not read or write the on-disk cache */
+    bool verbose;         /* notices on stderr (rejected cache entries) */
+    bool portable;        /* no -march=native: code runs on any CPU of the architecture */
+} wm_aot_options;
+
+/* Bytes reserved per memory when the AOT tier is on: 4 GiB + 4 GiB guard + slack. */
+#define WM_AOT_RESERVE ((8ull << 30) + (1ull << 20))
+
+/* Makes every memory created from now on guard-reserved (call before creating stores). */
+void wm_aot_enable(void);
+/* The C compiler the tier would use, if one is on PATH ($CC or cc). */
+bool wm_aot_compiler_available(void);
+
+/* Compiles m (or loads it from the per-process/on-disk cache) and attaches the code: instances
+ * created afterwards run compiled. On failure returns false with why set; m keeps working
+ * in the interpreter. */
+bool wm_aot_attach(wm_module *m, const wm_aot_options *o, char *why, size_t wsize);
+/* Compiles m into a .cwasm file (header + module bytes + shared object). */
+bool wm_aot_compile_to(const wm_module *m, const wm_aot_options *o, const char *path, char *why, size_t wsize);
+/* True if the bytes start like a .cwasm file; wm_aot_cwasm_module returns the embedded module
+ * bytes (pointer into buf) after checking the header. */
+bool wm_aot_is_cwasm(const uint8_t *buf, size_t len);
+const uint8_t *wm_aot_cwasm_module(const uint8_t *buf, size_t len, size_t *wasm_len);
+/* Attaches the code of a .cwasm whose embedded module was decoded into m. */
+bool wm_aot_attach_cwasm(wm_module *m, const uint8_t *buf, size_t len, char *why, size_t wsize);
+
+/* ---- runtime hooks ---- */
+/* Called by wm_module_free: drops the module's reference to its compiled code (m->aot). */
+void wm_aot_release(void *code);
+/* Called by wm_instance_new once memories exist: wires compiled functions into the instance
+ * (or leaves it interpreted when a memory is not guard-reserved). */
+bool wm_aot_instance_init(wm_instance *in, wm_error *err);
+/* Runs compiled function f with arguments in fp[] (results written there); like wm_interp_run. */
+wm_trap wm_aot_call(wm_store *s, wm_func *f, uint64_t *fp);
+
+/* ---- wasm2c.c ---- */
+bool wm_aot_translate(const wm_module *m, const char *key, const char *prelude, const char *simd_h,
+                      uint32_t max_tus, char ***tus, uint32_t *ntus, char *err, size_t errsz);
+
+#endif
