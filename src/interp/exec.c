@@ -245,7 +245,13 @@ static WM_COLD wm_trap illegal_op(wm_store *s, uint32_t op)
 #if defined(__GNUC__)
 __attribute__((hot))
 #endif
-wm_trap wm_interp_run(wm_store *s, wm_func *f, uint64_t *fp)
+/* exec_sse41.c compiles this file a second time for SSSE3/SSE4.1 hosts under another name;
+ * wm_interp_run (below) picks the variant once, by CPUID. */
+#ifndef WM_EXEC_VARIANT
+#define WM_EXEC_VARIANT wm_interp_run_generic
+#endif
+wm_trap WM_EXEC_VARIANT(wm_store *s, wm_func *f, uint64_t *fp);
+wm_trap WM_EXEC_VARIANT(wm_store *s, wm_func *f, uint64_t *fp)
 {
     if (WM_UNLIKELY(f->host != NULL)) return wm_call_host(s, f, NULL, fp);
 
@@ -986,3 +992,26 @@ L_trap:
 #undef NEXT
 #undef MEMADDR
 }
+
+#ifndef WM_EXEC_NO_DISPATCH
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SSE4_1__)
+wm_trap wm_interp_run_sse41(wm_store *s, wm_func *f, uint64_t *fp);
+typedef wm_trap (*wm_exec_fn)(wm_store *, wm_func *, uint64_t *);
+static wm_exec_fn exec_pick(void)
+{
+    __builtin_cpu_init();
+    /* The SIMD128 shuffles, swizzles, rounding and dot products have single instructions there. */
+    if (__builtin_cpu_supports("sse4.1") && __builtin_cpu_supports("ssse3") && !getenv("WASMIND_GENERIC_INTERP"))
+        return wm_interp_run_sse41;
+    return wm_interp_run_generic;
+}
+wm_trap wm_interp_run(wm_store *s, wm_func *f, uint64_t *fp)
+{
+    static wm_exec_fn run;
+    if (!run) run = exec_pick();
+    return run(s, f, fp);
+}
+#else
+wm_trap wm_interp_run(wm_store *s, wm_func *f, uint64_t *fp) { return wm_interp_run_generic(s, f, fp); }
+#endif
+#endif
