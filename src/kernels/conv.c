@@ -1,5 +1,5 @@
 /* conv.c — Conv and ConvTranspose for 1-3 spatial dims (groups, dilations, pads, auto_pad) via im2col/col2im
- * and the blocked SGEMM; 1-D and 2-D problems are handled as 3-D with unit leading dims. */
+ * and the blocked SGEMM; 1-D and 2-D problems are handled as 3-D with unit leading dims. Also DeformConv (2-D). */
 #include "kernels.h"
 
 typedef struct conv_geom {
@@ -212,5 +212,79 @@ KERNEL(ConvTranspose) {
   float_release((float *)pw, ow);
   if (pb) float_release((float *)pb, ob);
   float_commit(k, 0, y);
+  return 0;
+}
+
+/* DeformConv (2-D): each kernel tap samples X bilinearly at its regular position plus a learned offset (zero
+ * outside the image), optionally scaled by a mask, then the taps are combined like a grouped convolution. */
+KERNEL(DeformConv) {
+  if (need_inputs(k, 3)) return -1;
+  const wm_onnx_tensor *x = k->in[0], *w = k->in[1], *offt = k->in[2], *b = kin(k, 3), *mask = kin(k, 4);
+  if (require_float(k, x, "X") || require_float(k, w, "W") || require_float(k, offt, "offset")) return -1;
+  if (x->ndim != 4 || w->ndim != 4) return kunsupported(k, "only 2-D DeformConv is supported");
+  int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], Wd = x->dims[3], M = w->dims[0], kh = w->dims[2], kw = w->dims[3];
+  int64_t G = attr_int(k->node, "group", 1), OG = attr_int(k->node, "offset_group", 1);
+  int64_t st[2] = {1, 1}, dl[2] = {1, 1}, pd[4] = {0, 0, 0, 0};
+  size_t n;
+  const int64_t *a;
+  if ((a = attr_ints(k->node, "strides", &n))) { if (n != 2) return kfail(k, "strides must have 2 values"); memcpy(st, a, sizeof st); }
+  if ((a = attr_ints(k->node, "dilations", &n))) { if (n != 2) return kfail(k, "dilations must have 2 values"); memcpy(dl, a, sizeof dl); }
+  if ((a = attr_ints(k->node, "pads", &n))) { if (n != 4) return kfail(k, "pads must have 4 values"); memcpy(pd, a, sizeof pd); }
+  const int64_t lim = (int64_t)1 << 24;
+  for (int i = 0; i < 2; i++)
+    if (st[i] <= 0 || st[i] > lim || dl[i] <= 0 || dl[i] > lim) return kfail(k, "strides/dilations out of range");
+  for (int i = 0; i < 4; i++)
+    if (pd[i] < 0 || pd[i] > lim) return kfail(k, "pads out of range");
+  if (G <= 0 || OG <= 0 || C % G || M % G || C % OG || w->dims[1] != C / G || kh <= 0 || kw <= 0)
+    return kfail(k, "channel/group configuration is inconsistent");
+  int64_t oh = (H + pd[0] + pd[2] - (dl[0] * (kh - 1) + 1)) / st[0] + 1, ow = (Wd + pd[1] + pd[3] - (dl[1] * (kw - 1) + 1)) / st[1] + 1;
+  if (oh <= 0 || ow <= 0) return kfail(k, "kernel larger than padded input");
+  int64_t K = kh * kw, P = oh * ow;
+  if (offt->ndim != 4 || offt->dims[0] != N || offt->dims[1] != OG * 2 * K || offt->dims[2] != oh || offt->dims[3] != ow)
+    return kfail(k, "offset must be (N, %lld, %lld, %lld)", (long long)(OG * 2 * K), (long long)oh, (long long)ow);
+  if (mask && (mask->ndim != 4 || mask->dims[0] != N || mask->dims[1] != OG * K || mask->dims[2] != oh || mask->dims[3] != ow))
+    return kfail(k, "mask must be (N, %lld, %lld, %lld)", (long long)(OG * K), (long long)oh, (long long)ow);
+  if (b && wm_onnx_numel(b) != M) return kfail(k, "B must have %lld values", (long long)M);
+  int64_t od[4] = {N, M, oh, ow};
+  if (out_alloc(k, 0, x->dtype, 4, od)) return -1;
+  double *col = malloc((size_t)(C * K * P) * sizeof *col + 1);
+  if (!col) return kfail(k, "out of memory");
+  int64_t cpg = C / OG, Cg = C / G, Mg = M / G;
+  for (int64_t bn = 0; bn < N; bn++) {
+    for (int64_t c = 0; c < C; c++) {
+      int64_t g = c / cpg;
+      for (int64_t t = 0; t < K; t++)
+        for (int64_t p = 0; p < P; p++) {
+          int64_t py = p / ow, px = p % ow, ki = t / kw, kj = t % kw;
+          double dy = tget(offt, ((bn * OG * 2 * K) + g * 2 * K + 2 * t) * P + p);
+          double dx = tget(offt, ((bn * OG * 2 * K) + g * 2 * K + 2 * t + 1) * P + p);
+          double y = (double)(py * st[0] - pd[0] + ki * dl[0]) + dy, xx = (double)(px * st[1] - pd[1] + kj * dl[1]) + dx;
+          double v = 0;
+          if (y > -1 && y < (double)H && xx > -1 && xx < (double)Wd) {
+            double fy = floor(y), fx = floor(xx);
+            int64_t y0 = (int64_t)fy, x0 = (int64_t)fx;
+            double ly = y - fy, lx = xx - fx;
+            for (int cy = 0; cy < 2; cy++)
+              for (int cx = 0; cx < 2; cx++) {
+                int64_t yy = y0 + cy, xc = x0 + cx;
+                if (yy < 0 || yy >= H || xc < 0 || xc >= Wd) continue;
+                v += (cy ? ly : 1 - ly) * (cx ? lx : 1 - lx) * tget(x, ((bn * C + c) * H + yy) * Wd + xc);
+              }
+          }
+          if (mask) v *= tget(mask, ((bn * OG * K) + g * K + t) * P + p);
+          col[(c * K + t) * P + p] = v;
+        }
+    }
+    for (int64_t m = 0; m < M; m++) {
+      int64_t g = m / Mg;
+      for (int64_t p = 0; p < P; p++) {
+        double s = b ? tget(b, m) : 0;
+        for (int64_t c = 0; c < Cg; c++)
+          for (int64_t t = 0; t < K; t++) s += tget(w, (m * Cg + c) * K + t) * col[((g * Cg + c) * K + t) * P + p];
+        tset(k->out[0], (bn * M + m) * P + p, s);
+      }
+    }
+  }
+  free(col);
   return 0;
 }

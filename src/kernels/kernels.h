@@ -31,6 +31,8 @@ typedef struct onnx_op_entry {
 
 /* Registry lookup: NULL when the operator is not implemented. */
 onnx_kernel_fn onnx_find_kernel(const char *op_type);
+/* Same for any domain ("" and "ai.onnx" are the default one). */
+onnx_kernel_fn onnx_find_kernel_domain(const char *domain, const char *op_type);
 
 int kfail(onnx_kernel_ctx *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Like kfail but marks a valid request this engine does not implement (reported as skipped, not failed). */
@@ -64,13 +66,22 @@ double tget(const wm_onnx_tensor *t, int64_t i);
 int64_t tget_i64(const wm_onnx_tensor *t, int64_t i);
 void tset(wm_onnx_tensor *t, int64_t i, double v);
 void tset_i64(wm_onnx_tensor *t, int64_t i, int64_t v);
-static inline int is_float_type(int dt) { return dt == WM_ONNX_FLOAT || dt == WM_ONNX_DOUBLE || dt == WM_ONNX_FLOAT16; }
+float bfloat16_to_float(uint16_t h);
+uint16_t float_to_bfloat16(float f);
+float float8_to_float(uint8_t b, int dt);
+uint8_t float_to_float8(float x, int dt, int saturate); /* round to nearest even; saturate or NaN/inf on overflow */
+static inline int is_float8_type(int dt) { return dt >= WM_ONNX_FLOAT8E4M3FN && dt <= WM_ONNX_FLOAT8E5M2FNUZ; }
+static inline int is_float_type(int dt) {
+  return dt == WM_ONNX_FLOAT || dt == WM_ONNX_DOUBLE || dt == WM_ONNX_FLOAT16 || dt == WM_ONNX_BFLOAT16 || is_float8_type(dt);
+}
 static inline int is_int_type(int dt) {
   return dt == WM_ONNX_INT8 || dt == WM_ONNX_UINT8 || dt == WM_ONNX_INT16 || dt == WM_ONNX_UINT16 ||
-         dt == WM_ONNX_INT32 || dt == WM_ONNX_UINT32 || dt == WM_ONNX_INT64 || dt == WM_ONNX_UINT64;
+         dt == WM_ONNX_INT32 || dt == WM_ONNX_UINT32 || dt == WM_ONNX_INT64 || dt == WM_ONNX_UINT64 ||
+         dt == WM_ONNX_INT4 || dt == WM_ONNX_UINT4;
 }
 static inline int is_unsigned_type(int dt) {
-  return dt == WM_ONNX_UINT8 || dt == WM_ONNX_UINT16 || dt == WM_ONNX_UINT32 || dt == WM_ONNX_UINT64 || dt == WM_ONNX_BOOL;
+  return dt == WM_ONNX_UINT8 || dt == WM_ONNX_UINT16 || dt == WM_ONNX_UINT32 || dt == WM_ONNX_UINT64 || dt == WM_ONNX_BOOL ||
+         dt == WM_ONNX_UINT4;
 }
 int64_t numel_of(int ndim, const int64_t *dims);
 

@@ -1,16 +1,47 @@
-/* norm.c — normalisation operators: BatchNormalization (inference), InstanceNormalization, LayerNormalization,
- * GroupNormalization, LRN, LpNormalization, MeanVarianceNormalization. */
+/* norm.c — normalisation operators: BatchNormalization (inference and training_mode), InstanceNormalization,
+ * LayerNormalization, GroupNormalization, LRN, LpNormalization, MeanVarianceNormalization. */
 #include "kernels.h"
+
+/* training_mode=1: normalise with the batch statistics (biased variance) and emit updated running mean/var. */
+static int batchnorm_training(onnx_kernel_ctx *k, int64_t N, int64_t C, int64_t sp) {
+  const wm_onnx_tensor *x = k->in[0];
+  double mom = attr_float(k->node, "momentum", 0.9f), eps = attr_float(k->node, "epsilon", 1e-5f);
+  if (out_alloc(k, 0, x->dtype, x->ndim, x->dims)) return -1;
+  for (int o = 1; o < k->nout && o < 3; o++)
+    if (out_alloc(k, o, k->in[3 + o - 1]->dtype, 1, &C)) return -1;
+  double cnt = (double)(N * sp);
+  for (int64_t c = 0; c < C; c++) {
+    double m = 0, v = 0;
+    for (int64_t n = 0; n < N; n++)
+      for (int64_t i = 0; i < sp; i++) m += tget(x, (n * C + c) * sp + i);
+    m = cnt > 0 ? m / cnt : 0;
+    for (int64_t n = 0; n < N; n++)
+      for (int64_t i = 0; i < sp; i++) {
+        double d = tget(x, (n * C + c) * sp + i) - m;
+        v += d * d;
+      }
+    v = cnt > 0 ? v / cnt : 0;
+    double a = tget(k->in[1], c) / sqrt(v + eps), b = tget(k->in[2], c) - m * a;
+    for (int64_t n = 0; n < N; n++)
+      for (int64_t i = 0; i < sp; i++) {
+        int64_t e = (n * C + c) * sp + i;
+        tset(k->out[0], e, tget(x, e) * a + b);
+      }
+    if (k->nout > 1) tset(k->out[1], c, tget(k->in[3], c) * mom + m * (1 - mom));
+    if (k->nout > 2) tset(k->out[2], c, tget(k->in[4], c) * mom + v * (1 - mom));
+  }
+  return 0;
+}
 
 KERNEL(BatchNormalization) {
   if (need_inputs(k, 5)) return -1;
   const wm_onnx_tensor *x = k->in[0];
   if (require_float(k, x, "X")) return -1;
-  if (attr_int(k->node, "training_mode", 0)) return kunsupported(k, "training_mode BatchNormalization is not supported");
   if (x->ndim < 2) return kfail(k, "X rank must be >= 2");
   int64_t N = x->dims[0], C = x->dims[1], sp = numel_of(x->ndim - 2, x->dims + 2);
   for (int i = 1; i < 5; i++)
     if (wm_onnx_numel(k->in[i]) != C) return kfail(k, "input %d must have %lld elements", i, (long long)C);
+  if (attr_int(k->node, "training_mode", 0)) return batchnorm_training(k, N, C, sp);
   float eps = attr_float(k->node, "epsilon", 1e-5f);
   float *y = float_out(k, 0, x->dtype, x->ndim, x->dims);
   int o0, o1, o2, o3, o4;

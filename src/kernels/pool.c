@@ -1,4 +1,4 @@
-/* pool.c — MaxPool (with Indices), AveragePool, LpPool and the Global* pools for 1-3 spatial dims. */
+/* pool.c — MaxPool (with Indices), AveragePool, LpPool and the Global* pools for 1-3 spatial dims; MaxUnpool. */
 #include "kernels.h"
 
 typedef struct pool_geom {
@@ -156,3 +156,50 @@ static int run_global(onnx_kernel_ctx *k, int kind) {
 KERNEL(GlobalAveragePool) { return run_global(k, P_AVG); }
 KERNEL(GlobalMaxPool) { return run_global(k, P_MAX); }
 KERNEL(GlobalLpPool) { return run_global(k, P_LP); }
+
+/* MaxUnpool: scatters X into a zero tensor at the positions recorded by MaxPool's Indices output. Indices are flat
+ * offsets into the default unpooled shape; with an explicit output_shape they keep their coordinates. */
+KERNEL(MaxUnpool) {
+  if (need_inputs(k, 2)) return -1;
+  const wm_onnx_tensor *x = k->in[0], *ix = k->in[1], *os = kin(k, 2);
+  if (x->ndim < 3) return kfail(k, "X must have rank >= 3");
+  if (!is_int_type(ix->dtype) || wm_onnx_numel(ix) != wm_onnx_numel(x)) return kfail(k, "I must be an integer tensor shaped like X");
+  int r = x->ndim - 2, nd = x->ndim;
+  int64_t dd[WM_ONNX_MAX_DIMS], od[WM_ONNX_MAX_DIMS];
+  size_t nk = 0, np = 0, ns = 0;
+  const int64_t *ks = attr_ints(k->node, "kernel_shape", &nk), *pads = attr_ints(k->node, "pads", &np);
+  const int64_t *st = attr_ints(k->node, "strides", &ns);
+  if (!ks || nk != (size_t)r || (pads && np != 2 * (size_t)r) || (st && ns != (size_t)r))
+    return kfail(k, "kernel_shape/pads/strides do not match the input rank");
+  dd[0] = x->dims[0];
+  dd[1] = x->dims[1];
+  for (int i = 0; i < r; i++) {
+    int64_t s = st ? st[i] : 1, p = pads ? pads[i] + pads[r + i] : 0;
+    if (s <= 0 || s > ((int64_t)1 << 24) || ks[i] <= 0 || ks[i] > ((int64_t)1 << 24) || p < 0 || p > ((int64_t)1 << 24) ||
+        x->dims[2 + i] > ((int64_t)1 << 24))
+      return kfail(k, "kernel/stride/pad values out of range");
+    dd[2 + i] = (x->dims[2 + i] - 1) * s + ks[i] - p;
+    if (dd[2 + i] < 0) return kfail(k, "negative output size");
+  }
+  memcpy(od, dd, sizeof od);
+  if (os && wm_onnx_numel(os)) {
+    if (read_ints(k, os, od, WM_ONNX_MAX_DIMS, "output_shape") != nd) return kfail(k, "output_shape must have rank %d", nd);
+    for (int d = 0; d < nd; d++)
+      if (od[d] < 0 || od[d] > ((int64_t)1 << 31) || (d < 2 && od[d] != x->dims[d])) return kfail(k, "bad output_shape");
+  }
+  if (out_alloc(k, 0, x->dtype, nd, od)) return -1;
+  int64_t total = numel_of(nd, dd);
+  size_t es = wm_onnx_dtype_size(x->dtype);
+  for (int64_t i = 0, n = wm_onnx_numel(x); i < n; i++) {
+    int64_t j = tget_i64(ix, i), rem, o = 0, c[WM_ONNX_MAX_DIMS];
+    if (j < 0 || j >= total) return kfail(k, "index %lld out of range [0, %lld)", (long long)j, (long long)total);
+    rem = j;
+    for (int d = nd - 1; d >= 0; d--) { c[d] = rem % dd[d]; rem /= dd[d]; }
+    for (int d = 0; d < nd; d++) {
+      if (c[d] >= od[d]) return kfail(k, "index %lld falls outside output_shape", (long long)j);
+      o = o * od[d] + c[d];
+    }
+    memcpy((char *)k->out[0]->data + (size_t)o * es, (const char *)x->data + (size_t)i * es, es);
+  }
+  return 0;
+}

@@ -1,5 +1,6 @@
 /* shape_ops.c — data-movement operators: Identity, Reshape, Flatten, Squeeze/Unsqueeze, Transpose, Concat, Split,
- * Slice, Gather*, Scatter*, Shape, Size, Constant*, Expand, Tile, Range, Pad, OneHot, Depth/SpaceToDepth, Trilu, ... */
+ * Slice, Gather*, Scatter*, Shape, Size, Constant*, Expand, Tile, Range, Pad, OneHot, Depth/SpaceToDepth, Trilu,
+ * Optional{Has,Get}Element, ... */
 #include "kernels.h"
 
 static size_t esize(const wm_onnx_tensor *t) { return wm_onnx_dtype_size(t->dtype); }
@@ -14,10 +15,26 @@ KERNEL(Identity) {
   return out_copy(k, 0, k->in[0], k->in[0]->ndim, k->in[0]->dims);
 }
 
+/* Optional values: this engine only carries plain tensors, so an optional is either a tensor or an omitted input. */
+KERNEL(OptionalHasElement) {
+  if (out_alloc(k, 0, WM_ONNX_BOOL, 0, NULL)) return -1;
+  ((uint8_t *)k->out[0]->data)[0] = kin(k, 0) != NULL;
+  return 0;
+}
+
+KERNEL(OptionalGetElement) {
+  if (!kin(k, 0)) return kfail(k, "OptionalGetElement on an empty optional");
+  return out_copy(k, 0, k->in[0], k->in[0]->ndim, k->in[0]->dims);
+}
+
 KERNEL(Dropout) {
   if (need_inputs(k, 1)) return -1;
   const wm_onnx_tensor *x = k->in[0];
-  if (kin(k, 2) && tget(k->in[2], 0) != 0) return kunsupported(k, "training_mode Dropout is not supported");
+  if (kin(k, 2) && wm_onnx_numel(k->in[2]) && tget(k->in[2], 0) != 0) {
+    /* training mode is deterministic only when nothing is dropped */
+    double ratio = kin(k, 1) && wm_onnx_numel(k->in[1]) ? tget(k->in[1], 0) : 0.5;
+    if (ratio != 0) return kunsupported(k, "training_mode Dropout with a nonzero ratio (random) is not supported");
+  }
   if (out_copy(k, 0, x, x->ndim, x->dims)) return -1;
   if (k->nout > 1) { /* inference: mask is all true */
     if (out_alloc(k, 1, WM_ONNX_BOOL, x->ndim, x->dims)) return -1;

@@ -165,13 +165,81 @@ uint16_t float_to_half(float f) {
   return sign | (uint16_t)((r - 0x38000000) >> 13);
 }
 
+float bfloat16_to_float(uint16_t h) {
+  uint32_t u = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+uint16_t float_to_bfloat16(float f) {
+  if (f != f) return 0x7FC0;
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  u += 0x7FFFu + ((u >> 16) & 1u); /* round to nearest even */
+  return (uint16_t)(u >> 16);
+}
+
+/* float8 formats: mantissa bits, exponent bias, "fnuz" (no -0/inf, NaN is 0x80), largest code and value */
+typedef struct f8fmt { int mbits, bias, fnuz, has_inf; uint8_t maxcode; double maxv; } f8fmt;
+static f8fmt f8_fmt(int dt) {
+  switch (dt) {
+  case WM_ONNX_FLOAT8E4M3FNUZ: return (f8fmt){3, 8, 1, 0, 0x7F, 240.0};
+  case WM_ONNX_FLOAT8E5M2: return (f8fmt){2, 15, 0, 1, 0x7B, 57344.0};
+  case WM_ONNX_FLOAT8E5M2FNUZ: return (f8fmt){2, 16, 1, 0, 0x7F, 57344.0};
+  default: return (f8fmt){3, 7, 0, 0, 0x7E, 448.0}; /* E4M3FN */
+  }
+}
+
+float float8_to_float(uint8_t b, int dt) {
+  f8fmt f = f8_fmt(dt);
+  int ebits = 7 - f.mbits;
+  if (f.fnuz) {
+    if (b == 0x80) return NAN;
+  } else if (!f.has_inf) {
+    if ((b & 0x7F) == 0x7F) return NAN;
+  } else if (((b >> f.mbits) & ((1 << ebits) - 1)) == (1 << ebits) - 1) {
+    if (b & ((1 << f.mbits) - 1)) return NAN;
+    return b & 0x80 ? -INFINITY : INFINITY;
+  }
+  int e = (b >> f.mbits) & ((1 << ebits) - 1), m = b & ((1 << f.mbits) - 1);
+  double v = e ? ldexp(1.0 + m / (double)(1 << f.mbits), e - f.bias) : ldexp((double)m, 1 - f.bias - f.mbits);
+  return (float)(b & 0x80 ? -v : v);
+}
+
+uint8_t float_to_float8(float x, int dt, int saturate) {
+  f8fmt f = f8_fmt(dt);
+  uint8_t nan = f.fnuz ? 0x80 : 0x7F, sign = signbit(x) ? 0x80 : 0;
+  if (x != x) return nan;
+  if (isinf(x)) return saturate ? (uint8_t)(sign | f.maxcode) : f.has_inf ? (uint8_t)(sign | 0x7C) : nan;
+  double a = fabs((double)x);
+  if (a == 0) return f.fnuz ? 0 : sign;
+  int emin = 1 - f.bias, e;
+  frexp(a, &e);
+  e -= 1; /* a = 1.m * 2^e */
+  if (e < emin) e = emin;
+  double q = ldexp(nearbyint(ldexp(a, f.mbits - e)), e - f.mbits); /* round to nearest even at this exponent */
+  if (q > f.maxv) return saturate ? (uint8_t)(sign | f.maxcode) : f.has_inf ? (uint8_t)(sign | 0x7C) : nan;
+  if (q == 0) return f.fnuz ? 0 : sign;
+  frexp(q, &e);
+  e -= 1;
+  if (e < emin) return (uint8_t)(sign | (int)ldexp(q, f.mbits - emin));
+  int mant = (int)ldexp(q, f.mbits - e) - (1 << f.mbits);
+  return (uint8_t)(sign | ((e + f.bias) << f.mbits) | mant);
+}
+
+static int is_float8(int dt) { return dt >= WM_ONNX_FLOAT8E4M3FN && dt <= WM_ONNX_FLOAT8E5M2FNUZ; }
+
 double tget(const wm_onnx_tensor *t, int64_t i) {
   switch (t->dtype) {
   case WM_ONNX_FLOAT: return ((const float *)t->data)[i];
   case WM_ONNX_DOUBLE: return ((const double *)t->data)[i];
   case WM_ONNX_FLOAT16: return half_to_float(((const uint16_t *)t->data)[i]);
-  case WM_ONNX_INT8: return ((const int8_t *)t->data)[i];
-  case WM_ONNX_UINT8: case WM_ONNX_BOOL: return ((const uint8_t *)t->data)[i];
+  case WM_ONNX_BFLOAT16: return bfloat16_to_float(((const uint16_t *)t->data)[i]);
+  case WM_ONNX_FLOAT8E4M3FN: case WM_ONNX_FLOAT8E4M3FNUZ: case WM_ONNX_FLOAT8E5M2: case WM_ONNX_FLOAT8E5M2FNUZ:
+    return float8_to_float(((const uint8_t *)t->data)[i], t->dtype);
+  case WM_ONNX_INT4: case WM_ONNX_INT8: return ((const int8_t *)t->data)[i];
+  case WM_ONNX_UINT8: case WM_ONNX_UINT4: case WM_ONNX_BOOL: return ((const uint8_t *)t->data)[i];
   case WM_ONNX_INT16: return ((const int16_t *)t->data)[i];
   case WM_ONNX_UINT16: return ((const uint16_t *)t->data)[i];
   case WM_ONNX_INT32: return ((const int32_t *)t->data)[i];
@@ -190,8 +258,8 @@ int64_t tget_i64(const wm_onnx_tensor *t, int64_t i) {
   case WM_ONNX_UINT32: return ((const uint32_t *)t->data)[i];
   case WM_ONNX_INT16: return ((const int16_t *)t->data)[i];
   case WM_ONNX_UINT16: return ((const uint16_t *)t->data)[i];
-  case WM_ONNX_INT8: return ((const int8_t *)t->data)[i];
-  case WM_ONNX_UINT8: case WM_ONNX_BOOL: return ((const uint8_t *)t->data)[i];
+  case WM_ONNX_INT8: case WM_ONNX_INT4: return ((const int8_t *)t->data)[i];
+  case WM_ONNX_UINT8: case WM_ONNX_UINT4: case WM_ONNX_BOOL: return ((const uint8_t *)t->data)[i];
   default: {
     double d = tget(t, i);
     if (d != d) return 0;
@@ -215,11 +283,21 @@ void tset(wm_onnx_tensor *t, int64_t i, double v) {
   case WM_ONNX_FLOAT: ((float *)t->data)[i] = (float)v; break;
   case WM_ONNX_DOUBLE: ((double *)t->data)[i] = v; break;
   case WM_ONNX_FLOAT16: ((uint16_t *)t->data)[i] = float_to_half((float)v); break;
+  case WM_ONNX_BFLOAT16: ((uint16_t *)t->data)[i] = float_to_bfloat16((float)v); break;
   case WM_ONNX_BOOL: ((uint8_t *)t->data)[i] = v != 0; break;
+  case WM_ONNX_INT4: case WM_ONNX_UINT4: {
+    /* like the ONNX reference: clip to the 4-bit range, then round half to even */
+    double lo = t->dtype == WM_ONNX_INT4 ? -8 : 0, hi = t->dtype == WM_ONNX_INT4 ? 7 : 15;
+    ((int8_t *)t->data)[i] = (int8_t)(v != v ? 0 : nearbyint(v < lo ? lo : v > hi ? hi : v));
+    break;
+  }
   case WM_ONNX_UINT64:
     ((uint64_t *)t->data)[i] = v >= 1.8446744073709552e19 ? UINT64_MAX : v > 0 ? (uint64_t)v : (uint64_t)sat_i64(v);
     break;
-  default: tset_i64(t, i, sat_i64(v)); break;
+  default:
+    if (is_float8(t->dtype)) ((uint8_t *)t->data)[i] = float_to_float8((float)v, t->dtype, 1);
+    else tset_i64(t, i, sat_i64(v));
+    break;
   }
 }
 
@@ -230,6 +308,8 @@ void tset_i64(wm_onnx_tensor *t, int64_t i, int64_t v) {
   case WM_ONNX_INT16: case WM_ONNX_UINT16: ((uint16_t *)t->data)[i] = (uint16_t)v; break;
   case WM_ONNX_INT8: case WM_ONNX_UINT8: ((uint8_t *)t->data)[i] = (uint8_t)v; break;
   case WM_ONNX_BOOL: ((uint8_t *)t->data)[i] = v != 0; break;
+  case WM_ONNX_INT4: ((int8_t *)t->data)[i] = (int8_t)(v < -8 ? -8 : v > 7 ? 7 : v); break;
+  case WM_ONNX_UINT4: ((uint8_t *)t->data)[i] = (uint8_t)(v < 0 ? 0 : v > 15 ? 15 : v); break;
   default: tset(t, i, (double)v); break;
   }
 }

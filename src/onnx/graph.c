@@ -274,13 +274,14 @@ static wm_onnx_status build(wm_onnx_model *m, char *err, size_t errlen) {
   for (int n = 0; n < g->nnodes; n++) {
     onnx_node *nd = &g->nodes[n];
     const char *dom = nd->domain;
-    if (*dom && strcmp(dom, "ai.onnx")) {
+    int other = *dom && strcmp(dom, "ai.onnx");
+    int control = !other && is_control_op(nd->op_type);
+    nd->fn = control ? control_placeholder : onnx_find_kernel_domain(dom, nd->op_type);
+    if (!nd->fn && other) {
       set_err(err, errlen, "node '%s': operator %s of domain '%s' is not supported", nd->name, nd->op_type, dom);
       st = WM_ONNX_ERR_UNSUPPORTED;
       goto done;
     }
-    int control = is_control_op(nd->op_type);
-    nd->fn = control ? control_placeholder : onnx_find_kernel(nd->op_type);
     if (!nd->fn) {
       set_err(err, errlen, "node '%s': unsupported operator %s", nd->name, nd->op_type);
       st = WM_ONNX_ERR_UNSUPPORTED;

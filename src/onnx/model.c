@@ -115,7 +115,9 @@ size_t wm_onnx_dtype_size(wm_onnx_dtype t) {
   switch (t) {
   case WM_ONNX_FLOAT: case WM_ONNX_INT32: case WM_ONNX_UINT32: return 4;
   case WM_ONNX_UINT8: case WM_ONNX_INT8: case WM_ONNX_BOOL: return 1;
-  case WM_ONNX_UINT16: case WM_ONNX_INT16: case WM_ONNX_FLOAT16: return 2;
+  case WM_ONNX_FLOAT8E4M3FN: case WM_ONNX_FLOAT8E4M3FNUZ: case WM_ONNX_FLOAT8E5M2: case WM_ONNX_FLOAT8E5M2FNUZ: return 1;
+  case WM_ONNX_UINT4: case WM_ONNX_INT4: return 1; /* unpacked, see onnx.h */
+  case WM_ONNX_UINT16: case WM_ONNX_INT16: case WM_ONNX_FLOAT16: case WM_ONNX_BFLOAT16: return 2;
   case WM_ONNX_INT64: case WM_ONNX_DOUBLE: case WM_ONNX_UINT64: return 8;
   default: return 0;
   }
@@ -129,7 +131,10 @@ const char *wm_onnx_dtype_name(wm_onnx_dtype t) {
   case 14: return "complex64";
   case 15: return "complex128";
   case 16: return "bfloat16";
-  case 17: case 18: case 19: case 20: return "float8";
+  case 17: return "float8e4m3fn";
+  case 18: return "float8e4m3fnuz";
+  case 19: return "float8e5m2";
+  case 20: return "float8e5m2fnuz";
   case 21: return "uint4";
   case 22: return "int4";
   case 23: return "float4";
@@ -232,7 +237,9 @@ static int typed_field_for(int dtype) {
   switch (dtype) {
   case WM_ONNX_FLOAT: return TP_FLOAT;
   case WM_ONNX_INT32: case WM_ONNX_INT16: case WM_ONNX_INT8: case WM_ONNX_UINT16: case WM_ONNX_UINT8:
-  case WM_ONNX_BOOL: case WM_ONNX_FLOAT16: return TP_INT32;
+  case WM_ONNX_BOOL: case WM_ONNX_FLOAT16: case WM_ONNX_BFLOAT16: case WM_ONNX_FLOAT8E4M3FN:
+  case WM_ONNX_FLOAT8E4M3FNUZ: case WM_ONNX_FLOAT8E5M2: case WM_ONNX_FLOAT8E5M2FNUZ: case WM_ONNX_UINT4:
+  case WM_ONNX_INT4: return TP_INT32;
   case WM_ONNX_STRING: return TP_STRING;
   case WM_ONNX_INT64: return TP_INT64;
   case WM_ONNX_DOUBLE: return TP_DOUBLE;
@@ -244,8 +251,13 @@ static int typed_field_for(int dtype) {
 static void store_int(void *dst, size_t i, int dtype, uint64_t v) {
   switch (dtype) {
   case WM_ONNX_INT32: case WM_ONNX_UINT32: ((uint32_t *)dst)[i] = (uint32_t)v; break;
-  case WM_ONNX_INT16: case WM_ONNX_UINT16: case WM_ONNX_FLOAT16: ((uint16_t *)dst)[i] = (uint16_t)v; break;
-  case WM_ONNX_INT8: case WM_ONNX_UINT8: ((uint8_t *)dst)[i] = (uint8_t)v; break;
+  case WM_ONNX_INT16: case WM_ONNX_UINT16: case WM_ONNX_FLOAT16: case WM_ONNX_BFLOAT16:
+    ((uint16_t *)dst)[i] = (uint16_t)v;
+    break;
+  case WM_ONNX_INT8: case WM_ONNX_UINT8: case WM_ONNX_FLOAT8E4M3FN: case WM_ONNX_FLOAT8E4M3FNUZ:
+  case WM_ONNX_FLOAT8E5M2: case WM_ONNX_FLOAT8E5M2FNUZ: case WM_ONNX_UINT4: case WM_ONNX_INT4:
+    ((uint8_t *)dst)[i] = (uint8_t)v;
+    break;
   case WM_ONNX_BOOL: ((uint8_t *)dst)[i] = v != 0; break;
   default: ((uint64_t *)dst)[i] = v; break;
   }
@@ -294,6 +306,14 @@ static int decode_typed(pctx *pc, const pb_reader *r, const pb_field *f, int dty
   }
   (*count)++;
   return 0;
+}
+
+/* INT4/UINT4 are serialized two per byte, low nibble first; memory holds one element per byte. */
+static void unpack4(uint8_t *dst, const uint8_t *src, size_t n, int is_signed) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned v = (src[i / 2] >> (4 * (i & 1))) & 0xFu;
+    dst[i] = (uint8_t)(is_signed && (v & 8u) ? v | 0xF0u : v);
+  }
 }
 
 /* Parses a TensorProto. `copy` forces data to be owned by the tensor (standalone .pb files). */
@@ -362,6 +382,8 @@ static int parse_tensor(pctx *pc, pb_reader r, wm_onnx_tensor *t, const char **n
   if (numel > SIZE_MAX / 16) return fail(pc, start, "%s ('%s'): tensor too large", what, name);
   size_t nbytes = (size_t)numel * esize;
   t->nbytes = nbytes;
+  int packed4 = dtype == WM_ONNX_INT4 || dtype == WM_ONNX_UINT4;
+  size_t stored = packed4 ? ((size_t)numel + 1) / 2 : nbytes; /* bytes of the serialized form */
 
   const uint8_t *src = NULL;
   if (external) {
@@ -396,26 +418,27 @@ static int parse_tensor(pctx *pc, pb_reader r, wm_onnx_tensor *t, const char **n
     const uint8_t *fdata;
     size_t fsize;
     if (map_external(pc, start, loc, &fdata, &fsize)) return -1;
-    if (xlen == UINT64_MAX) xlen = nbytes;
-    if (xlen != nbytes) return fail(pc, start, "%s ('%s'): external length %llu, expected %zu bytes", what, name, (unsigned long long)xlen, nbytes);
+    if (xlen == UINT64_MAX) xlen = stored;
+    if (xlen != stored) return fail(pc, start, "%s ('%s'): external length %llu, expected %zu bytes", what, name, (unsigned long long)xlen, stored);
     if (xoff > fsize || xlen > fsize - xoff)
       return fail(pc, start, "%s ('%s'): external range [%llu, +%llu) exceeds '%s' (%zu bytes)", what, name,
                   (unsigned long long)xoff, (unsigned long long)xlen, loc, fsize);
     src = fdata + xoff;
   } else if (have_raw) {
-    if (raw_len != nbytes)
-      return fail(pc, raw_off, "%s ('%s'): raw_data holds %zu bytes, shape and type need %zu", what, name, raw_len, nbytes);
+    if (raw_len != stored)
+      return fail(pc, raw_off, "%s ('%s'): raw_data holds %zu bytes, shape and type need %zu", what, name, raw_len, stored);
     src = pc->buf + raw_off;
   }
   if (src) {
-    if (!copy && ((uintptr_t)src % esize) == 0) {
+    if (!copy && !packed4 && ((uintptr_t)src % esize) == 0) {
       t->data = (void *)src;
       return 0;
     }
     /* misaligned or standalone: copy so kernels can use typed loads */
     t->data = malloc(nbytes ? nbytes : 1);
     if (!t->data) return fail(pc, start, "out of memory (%zu bytes)", nbytes);
-    if (nbytes) memcpy(t->data, src, nbytes);
+    if (packed4) unpack4(t->data, src, nbytes, dtype == WM_ONNX_INT4);
+    else if (nbytes) memcpy(t->data, src, nbytes);
     if (copy) t->flags |= WM_ONNX_TENSOR_OWNED;
     else if (remember_owned(pc, t->data)) { free(t->data); t->data = NULL; return fail(pc, start, "out of memory"); }
     return 0;
@@ -428,7 +451,8 @@ static int parse_tensor(pctx *pc, pb_reader r, wm_onnx_tensor *t, const char **n
     if ((int)f.num == tf && decode_typed(pc, &r, &f, dtype, NULL, &count, 0, what)) return -1;
   if (rc < 0) return fail_pb(pc, &pe, what);
   if (count == 0 && numel > 0) return fail(pc, start, "%s ('%s'): no data for %llu elements", what, name, (unsigned long long)numel);
-  if (count != numel) return fail(pc, start, "%s ('%s'): %zu values for %llu elements", what, name, count, (unsigned long long)numel);
+  if (packed4 ? count != stored : count != numel)
+    return fail(pc, start, "%s ('%s'): %zu values for %llu elements", what, name, count, (unsigned long long)numel);
   size_t alloc = nbytes;
   /* int32_data/uint64_data are decoded straight into the element type; float/double are bit copies */
   t->data = calloc(1, alloc ? alloc : 1);
@@ -437,8 +461,16 @@ static int parse_tensor(pctx *pc, pb_reader r, wm_onnx_tensor *t, const char **n
   else if (remember_owned(pc, t->data)) { free(t->data); t->data = NULL; return fail(pc, start, "out of memory"); }
   size_t done = 0;
   r = r0;
+  uint8_t *pk = NULL;
+  if (packed4 && !(pk = malloc(stored ? stored : 1))) return fail(pc, start, "out of memory (%zu bytes)", stored);
   while ((rc = pb_next(&r, &f, &pe)) > 0)
-    if ((int)f.num == tf && decode_typed(pc, &r, &f, dtype, t->data, &done, numel, what)) return -1;
+    if ((int)f.num == tf && decode_typed(pc, &r, &f, packed4 ? WM_ONNX_UINT8 : dtype, packed4 ? (void *)pk : t->data,
+                                         &done, packed4 ? stored : numel, what)) {
+      free(pk);
+      return -1;
+    }
+  if (pk) unpack4(t->data, pk, nbytes, dtype == WM_ONNX_INT4);
+  free(pk);
   return rc < 0 ? fail_pb(pc, &pe, what) : 0;
 }
 

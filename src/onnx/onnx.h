@@ -28,6 +28,15 @@ typedef enum wm_onnx_dtype {
   WM_ONNX_DOUBLE = 11,
   WM_ONNX_UINT32 = 12,
   WM_ONNX_UINT64 = 13,
+  WM_ONNX_BFLOAT16 = 16,
+  WM_ONNX_FLOAT8E4M3FN = 17,
+  WM_ONNX_FLOAT8E4M3FNUZ = 18,
+  WM_ONNX_FLOAT8E5M2 = 19,
+  WM_ONNX_FLOAT8E5M2FNUZ = 20,
+  /* 4-bit integers are held unpacked in memory: one element per byte (INT4 sign-extended). Model and .pb data
+   * (packed two per byte) is unpacked while parsing. */
+  WM_ONNX_UINT4 = 21,
+  WM_ONNX_INT4 = 22,
 } wm_onnx_dtype;
 
 typedef enum wm_onnx_status {
