@@ -7,7 +7,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int wm_fuzz_one(const uint8_t *data, size_t size);
+/* One replayer source serves both harnesses: WM_FUZZ_ONE names the harness entry point. */
+#ifndef WM_FUZZ_ONE
+#define WM_FUZZ_ONE wm_fuzz_one
+#endif
+int WM_FUZZ_ONE(const uint8_t *data, size_t size);
 
 static int replay_file(const char *path)
 {
@@ -22,7 +26,7 @@ static int replay_file(const char *path)
     size_t got = buf ? fread(buf, 1, (size_t)n, f) : 0;
     fclose(f);
     if (!buf || (long)got != n) { free(buf); return -1; }
-    wm_fuzz_one(buf, got);
+    WM_FUZZ_ONE(buf, got);
     free(buf);
     return 0;
 }

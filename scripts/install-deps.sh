@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # install-deps.sh — installs the Debian packages wasmind needs to build, test and benchmark, if missing.
 set -euo pipefail
-need=(cmake make gcc clang lld wabt libcjson-dev wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev binaryen nodejs)
+need=(cmake make gcc clang lld wabt libcjson-dev libstb-dev python3 wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev binaryen nodejs)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

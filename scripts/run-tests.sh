@@ -70,6 +70,7 @@ for b in "$release" "$asan"; do
   done
   run "spec-aot-$tag" "$b/wasmind" wast --aot "$root"/tests/aot/*.wast "${aot_files[@]}"
   [ -x "$root/tests/wasi/run.sh" ] && run "wasi-$tag" "$root/tests/wasi/run.sh" "$b/wasmind"
+  [ -x "$root/tests/classify/run.sh" ] && run "classify-$tag" env CLASSIFY_LIGHT=$([ "$tag" = release ] && echo 1 || echo 0) "$root/tests/classify/run.sh" "$b/wasmind"
   for t in "$b"/tests/test_*; do
     [ -x "$t" ] || continue
     run "$(basename "$t")-$tag" "$t" "$root/tests"
@@ -82,6 +83,9 @@ for b in "$release" "$asan"; do
     [ -x "$b/test_onnx_hostile" ] && run "onnx-hostile-$tag" "$b/test_onnx_hostile" \
       "$onnx/node/test_conv_with_strides_padding/model.onnx" "$onnx/light/light_squeezenet.onnx" \
       "$onnx/node/test_resize_upsample_scales_cubic/model.onnx"
+  fi
+  if [ -x "$b/fuzz_onnx_replay" ] && [ -d "$root/fuzz/corpus_onnx" ]; then
+    run "fuzz-onnx-replay-$tag" "$b/fuzz_onnx_replay" "$root/fuzz/corpus_onnx"
   fi
   if [ -x "$b/fuzz_replay" ] && [ -d "$root/fuzz/corpus" ]; then
     run "fuzz-replay-$tag" "$b/fuzz_replay" "$root/fuzz/corpus"

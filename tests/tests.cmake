@@ -15,6 +15,13 @@ add_executable(fuzz_replay ${CMAKE_SOURCE_DIR}/fuzz/fuzz_replay.c ${CMAKE_SOURCE
 target_link_libraries(fuzz_replay PRIVATE wasmind_core)
 add_test(NAME fuzz_replay COMMAND fuzz_replay ${CMAKE_SOURCE_DIR}/fuzz/corpus)
 
+# The ONNX loader's fuzz findings, replayed through the same harness.
+add_executable(fuzz_onnx_replay ${CMAKE_SOURCE_DIR}/fuzz/fuzz_replay.c ${CMAKE_SOURCE_DIR}/fuzz/fuzz_onnx.c)
+target_compile_definitions(fuzz_onnx_replay PRIVATE WM_FUZZ_ONE=wm_fuzz_onnx_one)
+target_include_directories(fuzz_onnx_replay PRIVATE ${CMAKE_SOURCE_DIR}/src/onnx ${CMAKE_SOURCE_DIR}/src)
+target_link_libraries(fuzz_onnx_replay PRIVATE wasmind_onnx)
+add_test(NAME fuzz_onnx_replay COMMAND fuzz_onnx_replay ${CMAKE_SOURCE_DIR}/fuzz/corpus_onnx)
+
 # Test modules are written in text form and assembled at build time with wabt's wat2wasm.
 find_program(WAT2WASM wat2wasm REQUIRED)
 file(GLOB WM_TEST_WATS CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/data/*.wat)

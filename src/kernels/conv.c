@@ -160,6 +160,11 @@ KERNEL(ConvTranspose) {
   if (w->ndim != x->ndim) return kfail(k, "W rank differs from X rank");
   conv_geom g;
   if (conv_read_attrs(k, x, w->dims + 2, &g, 1)) return -1;
+  /* A kernel_shape attribute that disagrees with W would make the GEMMs read past W. */
+  for (int i = 0; i < g.nsp; i++)
+    if (g.k[3 - g.nsp + i] != w->dims[2 + i])
+      return kfail(k, "kernel_shape[%d]=%lld differs from W's spatial dim %lld", i, (long long)g.k[3 - g.nsp + i],
+                   (long long)w->dims[2 + i]);
   int64_t N = x->dims[0], C = x->dims[1], G = attr_int(k->node, "group", 1);
   if (G <= 0 || C % G || w->dims[0] != C) return kfail(k, "W first dim must equal input channels");
   int64_t Mg = w->dims[1], M = Mg * G, Cg = C / G;

@@ -95,6 +95,7 @@ KERNEL(QuantizeLinear) {
     int64_t c = qidx(&qm, i);
     double z = zp ? (double)tget_i64(zp, c) : 0;
     double q = nearbyint((float)tget(x, i) / (float)tget(sc, c)) + z; /* round half to even, like numpy */
+    if (q != q) q = 0;   /* NaN (e.g. 0/0 from a zero scale): casting it to an integer is undefined */
     tset_i64(k->out[0], i, (int64_t)(q < lo ? lo : q > hi ? hi : q));
   }
   return 0;

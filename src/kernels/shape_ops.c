@@ -439,6 +439,8 @@ KERNEL(ScatterElements) {
   if (normalize_axis(k, attr_int(k->node, "axis", 0), x->ndim, &axis)) return -1;
   const char *red = attr_str(k->node, "reduction", "none");
   if (ind->ndim != x->ndim || upd->ndim != ind->ndim) return kfail(k, "rank mismatch");
+  for (int d = 0; d < ind->ndim; d++)
+    if (upd->dims[d] != ind->dims[d]) return kfail(k, "updates shape differs from indices shape at axis %d", d);
   if (out_copy(k, 0, x, x->ndim, x->dims)) return -1;
   int64_t xst[WM_ONNX_MAX_DIMS], idx[WM_ONNX_MAX_DIMS] = {0};
   strides_of(x->ndim, x->dims, xst);
@@ -546,6 +548,7 @@ KERNEL(Constant) {
   if (!a) return kfail(k, "no value attribute");
   switch (a->type) {
   case ATTR_TENSOR:
+    if (!a->t) return kfail(k, "value attribute holds no tensor");
     if (!a->t->data && a->t->nbytes) return kfail(k, "value tensor has no data");
     if (a->t->dtype == WM_ONNX_STRING) return kfail(k, "string constants are not supported");
     return out_copy(k, 0, a->t, a->t->ndim, a->t->dims);

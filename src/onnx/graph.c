@@ -516,6 +516,8 @@ static void reset_runtime(wm_onnx_model *m) {
 static wm_onnx_status run_control(wm_onnx_model *m, int n, const wm_onnx_tensor **in, wm_onnx_tensor **out, char *err,
                                   size_t errlen);
 
+#define WM_ONNX_MIN_SLOTS 8   /* input/output slots always valid for a kernel (see exec_graph) */
+
 /* Runs every node of m in plan order; inputs, initializers and captured values are already in place. */
 static wm_onnx_status exec_graph(wm_onnx_model *m, char *err, size_t errlen) {
   onnx_graph *g = m->ir.graph;
@@ -531,10 +533,15 @@ static wm_onnx_status exec_graph(wm_onnx_model *m, char *err, size_t errlen) {
       st = WM_ONNX_ERR_UNSUPPORTED;
       break;
     }
-    for (int i = 0; i < nd->nin; i++) inbuf[i] = nd->in[i] >= 0 ? &m->values[nd->in[i]].rt : NULL;
-    for (int o = 0; o < nd->nout; o++) {
+    /* Kernels address their outputs by fixed index (out[0], out[1]...), and a hostile model may
+     * declare fewer outputs than the op has: every slot a kernel may touch points at a real
+     * tensor, the undeclared ones at scratch tensors freed right after the node. */
+    int nslots = nd->nout > WM_ONNX_MIN_SLOTS ? nd->nout : WM_ONNX_MIN_SLOTS;
+    int nislots = nd->nin > WM_ONNX_MIN_SLOTS ? nd->nin : WM_ONNX_MIN_SLOTS;
+    for (int i = 0; i < nislots; i++) inbuf[i] = i < nd->nin && nd->in[i] >= 0 ? &m->values[nd->in[i]].rt : NULL;
+    for (int o = 0; o < nslots; o++) {
       memset(&scratch[o], 0, sizeof scratch[o]);
-      outbuf[o] = nd->out[o] >= 0 ? &m->values[nd->out[o]].rt : &scratch[o];
+      outbuf[o] = o < nd->nout && nd->out[o] >= 0 ? &m->values[nd->out[o]].rt : &scratch[o];
     }
     char kerr[384] = "";
     int rc;
@@ -545,7 +552,7 @@ static wm_onnx_status exec_graph(wm_onnx_model *m, char *err, size_t errlen) {
       onnx_kernel_ctx k = {nd, nd->opset, nd->nin, nd->nout, inbuf, outbuf, kerr, sizeof kerr};
       rc = nd->fn(&k);
     }
-    for (int o = 0; o < nd->nout; o++) if (nd->out[o] < 0) wm_onnx_tensor_free(&scratch[o]);
+    for (int o = 0; o < nslots; o++) if (o >= nd->nout || nd->out[o] < 0) wm_onnx_tensor_free(&scratch[o]);
     if (rc) {
       set_err(err, errlen, "node '%s' (%s): %s", nd->name, nd->op_type, kerr);
       st = rc == -2 ? WM_ONNX_ERR_UNSUPPORTED : WM_ONNX_ERR_RUNTIME;
