@@ -30,6 +30,9 @@ int conv_read_attrs(onnx_kernel_ctx *k, const wm_onnx_tensor *x, const int64_t *
     int j = 3 - nsp + i;
     g->in[j] = x->dims[2 + i];
     g->k[j] = ks ? ks[i] : kernel ? kernel[i] : 0;
+    /* A kernel_shape attribute that disagrees with W would make the GEMMs read past W. */
+    if (ks && kernel && ks[i] != kernel[i])
+      return kfail(k, "kernel_shape[%d]=%lld differs from W's spatial dim %lld", i, (long long)ks[i], (long long)kernel[i]);
     g->s[j] = st ? st[i] : 1;
     g->d[j] = dl ? dl[i] : 1;
     g->pb[j] = pd ? pd[i] : 0;
@@ -109,8 +112,6 @@ KERNEL(Conv) {
   if (w->ndim != x->ndim) return kfail(k, "W rank %d differs from X rank %d", w->ndim, x->ndim);
   conv_geom g;
   if (conv_read_attrs(k, x, w->dims + 2, &g, 0)) return -1;
-  for (int i = 0; i < g.nsp; i++)
-    if (g.k[3 - g.nsp + i] != w->dims[2 + i]) return kfail(k, "kernel_shape does not match W");
   int64_t N = x->dims[0], C = x->dims[1], M = w->dims[0], G = attr_int(k->node, "group", 1);
   if (G <= 0 || C % G || M % G || w->dims[1] != C / G)
     return kfail(k, "channels %lld / group %lld / W %lldx%lld inconsistent", (long long)C, (long long)G,
@@ -160,11 +161,6 @@ KERNEL(ConvTranspose) {
   if (w->ndim != x->ndim) return kfail(k, "W rank differs from X rank");
   conv_geom g;
   if (conv_read_attrs(k, x, w->dims + 2, &g, 1)) return -1;
-  /* A kernel_shape attribute that disagrees with W would make the GEMMs read past W. */
-  for (int i = 0; i < g.nsp; i++)
-    if (g.k[3 - g.nsp + i] != w->dims[2 + i])
-      return kfail(k, "kernel_shape[%d]=%lld differs from W's spatial dim %lld", i, (long long)g.k[3 - g.nsp + i],
-                   (long long)w->dims[2 + i]);
   int64_t N = x->dims[0], C = x->dims[1], G = attr_int(k->node, "group", 1);
   if (G <= 0 || C % G || w->dims[0] != C) return kfail(k, "W first dim must equal input channels");
   int64_t Mg = w->dims[1], M = Mg * G, Cg = C / G;
