@@ -71,6 +71,8 @@ for b in "$release" "$asan"; do
   run "spec-aot-$tag" "$b/wasmind" wast --aot "$root"/tests/aot/*.wast "${aot_files[@]}"
   [ -x "$root/tests/wasi/run.sh" ] && run "wasi-$tag" "$root/tests/wasi/run.sh" "$b/wasmind"
   [ -x "$root/tests/classify/run.sh" ] && run "classify-$tag" env CLASSIFY_LIGHT=$([ "$tag" = release ] && echo 1 || echo 0) "$root/tests/classify/run.sh" "$b/wasmind"
+  # Reference models vs ONNX Runtime (fetched once into build/models); the release build runs the big CNNs.
+  [ "$tag" = release ] && [ -x "$root/tests/models/run.sh" ] && run "models-$tag" "$root/tests/models/run.sh" "$b/wasmind"
   for t in "$b"/tests/test_*; do
     [ -x "$t" ] || continue
     run "$(basename "$t")-$tag" "$t" "$root/tests"

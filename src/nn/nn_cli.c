@@ -19,8 +19,9 @@ static void nn_usage(FILE *out) {
             "        run ONNX backend-test folders (model.onnx + test_data_set_N/) and *.onnx light models\n"
             "  nn run MODEL.onnx [--input NAME=FILE.pb]... [--output-dir DIR] [--threads N]\n"
             "        run a model once; prints every output, writes DIR/output_N.pb (TensorProto)\n"
-            "  nn bench MODEL.onnx [--shape NAME=1x3x224x224]... [--threads N] [--iters K]\n"
-            "        time loading and K runs (default 10) on synthetic inputs; prints the median latency\n");
+            "  nn bench MODEL.onnx [--shape NAME=1x3x224x224]... [--input NAME=FILE.pb]... [--threads N] [--iters K]\n"
+            "        time loading and K runs (default 10) on synthetic inputs (or the given .pb files, for inputs\n"
+            "        whose value matters, such as a sample rate); prints the median latency\n");
 }
 
 static int input_index(wm_onnx_model *m, const char *name, size_t len) {
@@ -106,6 +107,23 @@ static void print_tensor(const char *name, const wm_onnx_tensor *t) {
     printf("%s\n", n > 8 ? " ..." : "");
 }
 
+/* Reads each `--input NAME=FILE.pb` into in[index of NAME]. Returns 0, 2 for a usage error, 1 for a bad file. */
+static int load_input_files(wm_onnx_model *m, wm_onnx_tensor *in, const char *const *specs, int n) {
+    char msg[1024];
+    for (int k = 0; k < n; k++) {
+        const char *eq = strchr(specs[k], '=');
+        int idx = eq ? input_index(m, specs[k], (size_t)(eq - specs[k])) : -1;
+        if (idx < 0) {
+            fprintf(stderr, "error: --input `%s`: expected NAME=FILE.pb with NAME a model input\n", specs[k]);
+            list_inputs(m);
+            return 2;
+        }
+        wm_onnx_tensor_free(&in[idx]);
+        if (load_pb(eq + 1, &in[idx], msg, sizeof msg)) { fprintf(stderr, "error: %s\n", msg); return 1; }
+    }
+    return 0;
+}
+
 static int nn_run(int argc, char **argv) {
     const char *model = NULL, *outdir = NULL;
     const char *ins[256];
@@ -125,19 +143,8 @@ static int nn_run(int argc, char **argv) {
     if (!m) return 1;
     int nin = wm_onnx_num_inputs(m), nout = wm_onnx_num_outputs(m), rc = 0;
     wm_onnx_tensor *in = calloc((size_t)nin + 1, sizeof *in), *out = calloc((size_t)nout + 1, sizeof *out);
-    char msg[1024], err[512];
-    for (int k = 0; k < nins && !rc; k++) {
-        const char *eq = strchr(ins[k], '=');
-        int idx = eq ? input_index(m, ins[k], (size_t)(eq - ins[k])) : -1;
-        if (idx < 0) {
-            fprintf(stderr, "error: --input `%s`: expected NAME=FILE.pb with NAME a model input\n", ins[k]);
-            list_inputs(m);
-            rc = 2;
-        } else {
-            wm_onnx_tensor_free(&in[idx]);
-            if (load_pb(eq + 1, &in[idx], msg, sizeof msg)) { fprintf(stderr, "error: %s\n", msg); rc = 1; }
-        }
-    }
+    char err[512];
+    rc = load_input_files(m, in, ins, nins);
     for (int i = 0; i < nin && !rc; i++)
         if (!in[i].data && !wm_onnx_input_has_default(m, i)) {
             fprintf(stderr, "error: input `%s` not given (--input %s=FILE.pb)\n", wm_onnx_input_name(m, i),
@@ -199,12 +206,15 @@ static int cmp_dbl(const void *a, const void *b) {
 
 static int nn_bench(int argc, char **argv) {
     const char *model = NULL;
-    const char *shapes[64];
-    int nshapes = 0, threads = 0, iters = 10;
+    const char *shapes[64], *files[64];
+    int nshapes = 0, nfiles = 0, threads = 0, iters = 10;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--shape") && i + 1 < argc) {
             if (nshapes == 64) { fprintf(stderr, "error: too many --shape\n"); return 2; }
             shapes[nshapes++] = argv[++i];
+        } else if (!strcmp(argv[i], "--input") && i + 1 < argc) {
+            if (nfiles == 64) { fprintf(stderr, "error: too many --input\n"); return 2; }
+            files[nfiles++] = argv[++i];
         } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--iters") && i + 1 < argc) iters = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { nn_usage(stdout); return 0; }
@@ -227,8 +237,9 @@ static int nn_bench(int argc, char **argv) {
             rc = 2;
         }
     }
+    if (!rc) rc = load_input_files(m, in, files, nfiles);
     for (int i = 0; i < nin && !rc; i++) {
-        if (wm_onnx_input_has_default(m, i)) continue;
+        if (wm_onnx_input_has_default(m, i) || in[i].data) continue;
         wm_onnx_dtype dt;
         int64_t dims[WM_ONNX_MAX_DIMS];
         int nd = wm_onnx_input_info(m, i, &dt, dims);
