@@ -81,6 +81,7 @@ for b in "$release" "$asan"; do
   [ "$tag" = release ] && [ -x "$root/tests/models/run.sh" ] && run "models-$tag" "$root/tests/models/run.sh" "$b/wasmind"
   # Guest applications (issue 8); the sanitizer build runs the short inputs only (a model call is ~60x slower).
   [ -x "$root/tests/vad/run.sh" ] && run "vad-$tag" env VAD_QUICK=$([ "$tag" = asan ] && echo 1 || echo 0) "$root/tests/vad/run.sh" "$b/wasmind"
+  [ -x "$root/tests/ocr/run.sh" ] && run "ocr-$tag" env REQUIRE_MODELS=1 OCR_QUICK=$([ "$tag" = asan ] && echo 1 || echo 0) "$root/tests/ocr/run.sh" "$b/wasmind"
   for t in "$b"/tests/test_*; do
     [ -x "$t" ] || continue
     run "$(basename "$t")-$tag" "$t" "$root/tests"

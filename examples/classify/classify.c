@@ -7,16 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_NO_THREAD_LOCALS
-#define STBI_NO_SIMD
-#define STBI_NO_HDR
-#define STBI_NO_LINEAR
-#define STBI_ONLY_PNG
-#define STBI_ONLY_JPEG
-#define STBI_ONLY_BMP
-#define STBI_ONLY_PNM
-#include <stb/stb_image.h>
+#define GUEST_UTIL_STB_IMAGE
+#include "guest_util.h"
 
 #include "wasi_nn.h"
 
@@ -35,27 +27,6 @@ static void usage(FILE *out) {
             "  --dump-input FILE   write the preprocessed input tensor as an ONNX TensorProto (.pb)\n"
             "  --input-name NAME   tensor name stored in the dump (default data_0)\n"
             "  --raw-input FILE    write the preprocessed input as raw little-endian float32 (NCHW)\n");
-}
-
-/* Reads a whole file; NULL on failure (errno set). */
-static uint8_t *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 20, n = 0;
-    uint8_t *buf = malloc(cap);
-    while (buf) {
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (n < cap) break;
-        uint8_t *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
-        if (!nb) { free(buf); buf = NULL; errno = ENOMEM; break; }
-        buf = nb;
-        cap *= 2;
-    }
-    if (buf && ferror(f)) { free(buf); buf = NULL; }
-    fclose(f);
-    *len = n;
-    return buf;
 }
 
 /* Bilinear resize of an 8-bit RGB image to out_w x out_h with half-pixel centres (align_corners = false,
