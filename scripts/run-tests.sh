@@ -66,7 +66,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 for b in "$release" "$asan"; do
   tag=$( [ "$b" = "$asan" ] && echo asan || echo release )
   [ -x "$b/wasmind" ] || { echo "run-tests: $b/wasmind is missing (build first)"; total_fail=$((total_fail+1)); continue; }
-  run "spec-$tag" "$b/wasmind" wast "$suite"/*.wast
+  run "spec-$tag" "$b/wasmind" wast "$suite"/*.wast "$root"/tests/data/*.wast
   # AOT tier (src/aot): core spec files + tests/aot compiled to native code via the C compiler (cached).
   aot_files=()
   for f in i32 i64 f32 f64 conversions float_exprs address memory memory_trap memory_grow call call_indirect \

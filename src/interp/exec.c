@@ -236,6 +236,87 @@ static WM_COLD void record_backtrace(wm_store *s, const wm_func *cur, uint32_t e
     s->nbt = n;
 }
 
+/* ---- dispatch profile (build with -DWM_INTERP_PROFILE=1, e.g. in a separate build directory) --
+ * Counts every dispatch and every (previous op, op) pair; at exit prints the hottest of both to
+ * stderr. This is how superinstructions are chosen: a pair that is hot across the benchmarks is a
+ * candidate for fusion in translate.c. Both loop variants share the counters. */
+#if defined(WM_INTERP_PROFILE) && WM_INTERP_PROFILE
+#ifndef WM_EXEC_NO_DISPATCH
+#include <stdlib.h>
+#include "opcodes_table.h"
+uint64_t wm_prof_ops[IR_OP_COUNT];
+uint64_t wm_prof_pairs[IR_OP_COUNT][IR_OP_COUNT];
+static const char *prof_name(uint32_t op, char *buf, size_t n)
+{
+    static const char *const ir[] = {
+        "COPY", "COPY_V128", "BR", "BR_IF", "BR_UNLESS", "BR_TABLE", "RETURN", "CALL", "CALL_INDIRECT",
+        "SELECT_V128", "GLOBAL_GET_V128", "GLOBAL_SET_V128",
+        "BR_I32_EQ", "BR_I32_NE", "BR_I32_LT_S", "BR_I32_LT_U", "BR_I32_GT_S", "BR_I32_GT_U",
+        "BR_I32_LE_S", "BR_I32_LE_U", "BR_I32_GE_S", "BR_I32_GE_U",
+        "LDX_i32.load", "LDX_i64.load", "LDX_f32.load", "LDX_f64.load", "LDX_i32.load8_s",
+        "LDX_i32.load8_u", "LDX_i32.load16_s", "LDX_i32.load16_u", "LDX_i64.load8_s", "LDX_i64.load8_u",
+        "LDX_i64.load16_s", "LDX_i64.load16_u", "LDX_i64.load32_s", "LDX_i64.load32_u", "LDX_v128.load",
+        "STX_i32.store", "STX_i64.store", "STX_f32.store", "STX_f64.store", "STX_i32.store8",
+        "STX_i32.store16", "STX_i64.store8", "STX_i64.store16", "STX_i64.store32", "STX_v128.store",
+        "F32_CVT_U8LANE", "F32X4_U8LANES", "I32X4_EXTEND8_S", "LD_I8X4_S", "LDX_I8X4_S",
+        "LDX_SPLAT32", "LDX_LANE32",
+        "F32X4_ADD_LD", "F32X4_MUL_LD", "F64X2_ADD_LD", "F64X2_MUL_LD",
+        "F32X4_ADD_LDX", "F32X4_MUL_LDX", "F64X2_ADD_LDX", "F64X2_MUL_LDX",
+        "F32X4_ADD_TO_MEM", "F64X2_ADD_TO_MEM", "F32X4_ADD_TO_MEMX", "F64X2_ADD_TO_MEMX",
+    };
+    _Static_assert(sizeof ir / sizeof ir[0] == IR_OP_COUNT - IR_COPY, "a name for every IR op");
+    const char *nm = NULL;
+    if (op < 0x100) nm = wm_opname_1[op];
+    else if (op < 0x112) nm = wm_opname_fc[op - 0x100];
+    else if (op >= 0x200 && op < 0x300) nm = wm_opname_fd[op - 0x200];
+    else if (op >= 0x300 && op - 0x300 < sizeof ir / sizeof ir[0]) nm = ir[op - 0x300];
+    if (nm) snprintf(buf, n, "%s", nm);
+    else snprintf(buf, n, "ir_%#x", op);
+    return buf;
+}
+static void prof_dump(void)
+{
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < IR_OP_COUNT; i++) total += wm_prof_ops[i];
+    if (!total) return;
+    fprintf(stderr, "== dispatches: %llu\n", (unsigned long long)total);
+    char b1[48], b2[48];
+    for (int k = 0; k < 40; k++) {   /* top ops: repeated max (n is small, speed irrelevant) */
+        uint32_t best = 0;
+        for (uint32_t i = 1; i < IR_OP_COUNT; i++) if (wm_prof_ops[i] > wm_prof_ops[best]) best = i;
+        if (!wm_prof_ops[best]) break;
+        fprintf(stderr, "  %6.2f%%  %-28s %llu\n", 100.0 * (double)wm_prof_ops[best] / (double)total,
+                prof_name(best, b1, sizeof b1), (unsigned long long)wm_prof_ops[best]);
+        wm_prof_ops[best] = 0;
+    }
+    fprintf(stderr, "== pairs\n");
+    for (int k = 0; k < 40; k++) {
+        uint32_t bi = 0, bj = 0;
+        for (uint32_t i = 0; i < IR_OP_COUNT; i++)
+            for (uint32_t j = 0; j < IR_OP_COUNT; j++)
+                if (wm_prof_pairs[i][j] > wm_prof_pairs[bi][bj]) { bi = i; bj = j; }
+        if (!wm_prof_pairs[bi][bj]) break;
+        fprintf(stderr, "  %6.2f%%  %-28s -> %-28s\n", 100.0 * (double)wm_prof_pairs[bi][bj] / (double)total,
+                prof_name(bi, b1, sizeof b1), prof_name(bj, b2, sizeof b2));
+        wm_prof_pairs[bi][bj] = 0;
+    }
+}
+void wm_prof_register(void);
+void wm_prof_register(void)
+{
+    static int done;
+    if (!done) { done = 1; atexit(prof_dump); }
+}
+#else
+extern uint64_t wm_prof_ops[IR_OP_COUNT];
+extern uint64_t wm_prof_pairs[IR_OP_COUNT][IR_OP_COUNT];
+void wm_prof_register(void);
+#endif
+#define WM_PROF(op) (wm_prof_ops[(op)]++, wm_prof_pairs[prof_prev][(op)]++, prof_prev = (op))
+#else
+#define WM_PROF(op) ((void)0)
+#endif
+
 static WM_COLD wm_trap illegal_op(wm_store *s, uint32_t op)
 {
     snprintf(s->trap_msg, sizeof s->trap_msg, "interpreter: illegal IR opcode 0x%x", op);
@@ -265,10 +346,19 @@ wm_trap WM_EXEC_VARIANT(wm_store *s, wm_func *f, uint64_t *fp)
     uint64_t msize = 0;
     wm_trap trap = WM_TRAP_NONE;
     int host_trap = 0;
+    /* Fuel: each backward jump and each call costs one unit, charged to s->fuel_left in batches
+     * of WM_FUEL_BATCH. A read-modify-write of the store on every loop iteration measured up to
+     * 2x slower on tight loops than this counter; the batch is flushed before anything that can
+     * look at the fuel (host calls, returning to the embedder). */
+    uint32_t ticks = 0;
     /* call path */
     wm_func *callee = NULL;
     uint32_t cbase = 0;
     const uint32_t *ret_ip = NULL;
+#if defined(WM_INTERP_PROFILE) && WM_INTERP_PROFILE
+    uint32_t prof_prev = 0;
+    wm_prof_register();
+#endif
 #if !WM_THREADED
     int oob_flag = 0;                  /* MEMADDR failure in the portable build */
     uint64_t oob_scratch[4] = {0, 0, 0, 0};
@@ -285,6 +375,24 @@ wm_trap WM_EXEC_VARIANT(wm_store *s, wm_func *f, uint64_t *fp)
 #define SLOT(k) fp[k]
 #define LOAD_V128(k) exec_ld_v128(&fp[k])
 #define STORE_V128(k, v) do { wm_v128 st_v_ = (v); memcpy(&fp[k], &st_v_, 16); } while (0)
+#define WM_FUEL_BATCH 16u
+#define TICK()                                                                    \
+    do {                                                                          \
+        if (WM_UNLIKELY(++ticks == WM_FUEL_BATCH)) {                              \
+            ticks = 0;                                                            \
+            s->fuel_left -= WM_FUEL_BATCH;                                        \
+            if (WM_UNLIKELY(s->fuel_left < 0)) {                                  \
+                /* give it back and charge unit by unit: the slow path's refill */ \
+                /* and limit accounting assume single-unit charges */            \
+                s->fuel_left += WM_FUEL_BATCH;                                    \
+                for (uint32_t k_ = 0; k_ < WM_FUEL_BATCH; k_++) CHARGE_FUEL();    \
+            }                                                                     \
+        }                                                                         \
+    } while (0)
+#define FLUSH_TICKS()                                                             \
+    do {                                                                          \
+        while (ticks) { ticks--; CHARGE_FUEL(); }                                 \
+    } while (0)
 #define CHARGE_FUEL()                                                             \
     do {                                                                          \
         if (WM_UNLIKELY(--s->fuel_left < 0)) {                                    \
@@ -332,12 +440,19 @@ wm_trap WM_EXEC_VARIANT(wm_store *s, wm_func *f, uint64_t *fp)
         LBL(0x110) LBL(0x111)
         LBL(IR_COPY) LBL(IR_COPY_V128) LBL(IR_BR) LBL(IR_BR_IF) LBL(IR_BR_UNLESS) LBL(IR_BR_TABLE)
         LBL(IR_RETURN) LBL(IR_CALL) LBL(IR_CALL_INDIRECT) LBL(IR_SELECT_V128)
-        LBL(IR_GLOBAL_GET_V128) LBL(IR_GLOBAL_SET_V128) LBL(IR_FUEL)
+        LBL(IR_GLOBAL_GET_V128) LBL(IR_GLOBAL_SET_V128)
         LBL(IR_BR_I32_EQ) LBL(IR_BR_I32_NE) LBL(IR_BR_I32_LT_S) LBL(IR_BR_I32_LT_U) LBL(IR_BR_I32_GT_S)
         LBL(IR_BR_I32_GT_U) LBL(IR_BR_I32_LE_S) LBL(IR_BR_I32_LE_U) LBL(IR_BR_I32_GE_S) LBL(IR_BR_I32_GE_U)
         LBL(IR_LDX_0x28) LBL(IR_LDX_0x29) LBL(IR_LDX_0x2A) LBL(IR_LDX_0x2B) LBL(IR_LDX_0x2C)
         LBL(IR_LDX_0x2D) LBL(IR_LDX_0x2E) LBL(IR_LDX_0x2F) LBL(IR_LDX_0x30) LBL(IR_LDX_0x31)
         LBL(IR_LDX_0x32) LBL(IR_LDX_0x33) LBL(IR_LDX_0x34) LBL(IR_LDX_0x35) LBL(IR_LDX_V128)
+        LBL(IR_STX_0x36) LBL(IR_STX_0x37) LBL(IR_STX_0x38) LBL(IR_STX_0x39) LBL(IR_STX_0x3A)
+        LBL(IR_STX_0x3B) LBL(IR_STX_0x3C) LBL(IR_STX_0x3D) LBL(IR_STX_0x3E) LBL(IR_STX_V128)
+        LBL(IR_F32_CVT_U8LANE) LBL(IR_F32X4_U8LANES) LBL(IR_I32X4_EXTEND8_S) LBL(IR_LD_I8X4_S)
+        LBL(IR_LDX_I8X4_S) LBL(IR_LDX_SPLAT32) LBL(IR_LDX_LANE32)
+        LBL(IR_F32X4_ADD_LD) LBL(IR_F32X4_MUL_LD) LBL(IR_F64X2_ADD_LD) LBL(IR_F64X2_MUL_LD)
+        LBL(IR_F32X4_ADD_LDX) LBL(IR_F32X4_MUL_LDX) LBL(IR_F64X2_ADD_LDX) LBL(IR_F64X2_MUL_LDX)
+        LBL(IR_F32X4_ADD_TO_MEM) LBL(IR_F64X2_ADD_TO_MEM) LBL(IR_F32X4_ADD_TO_MEMX) LBL(IR_F64X2_ADD_TO_MEMX)
 #undef LBL
 #define WM_SIMD_LABELS
 #define WM_SIMD_LABEL(n) [n] = &&L_##n,
@@ -351,8 +466,8 @@ wm_trap WM_EXEC_VARIANT(wm_store *s, wm_func *f, uint64_t *fp)
 #pragma GCC diagnostic pop
 #endif
 #define OP(n) L_##n:
-#define DISPATCH() goto *labels[*ip]
-#define NEXT(k) do { ip += (k); goto *labels[*ip]; } while (0)
+#define DISPATCH() do { WM_PROF(*ip); goto *labels[*ip]; } while (0)
+#define NEXT(k) do { ip += (k); WM_PROF(*ip); goto *labels[*ip]; } while (0)
 #define MEMADDR(a, o, w)                                                                  \
     ({                                                                                    \
         uint64_t ea_ = (uint64_t)(uint32_t)(a) + (uint32_t)(o);                           \
@@ -394,25 +509,32 @@ L_dispatch:
     /* ================= control ================= */
     OP(0x00) TRAP(WM_TRAP_UNREACHABLE);
 
-    OP(IR_BR) { ip = code + ip[1]; DISPATCH(); }
+    /* Loop headers have no code: a taken branch that goes backward (only branches to a loop
+     * label do) costs one unit of fuel, which also bounds every loop by the deadline. */
+#define JUMP(target)                                                           \
+    do {                                                                       \
+        const uint32_t *to_ = code + (target);                                 \
+        if (to_ <= ip) TICK();                                                 \
+        ip = to_;                                                              \
+        DISPATCH();                                                            \
+    } while (0)
+    OP(IR_BR) { JUMP(ip[1]); }
     OP(IR_BR_IF) {
-        if ((uint32_t)fp[ip[1]]) { ip = code + ip[2]; DISPATCH(); }
+        if ((uint32_t)fp[ip[1]]) JUMP(ip[2]);
         NEXT(3);
     }
     OP(IR_BR_UNLESS) {
-        if (!(uint32_t)fp[ip[1]]) { ip = code + ip[2]; DISPATCH(); }
+        if (!(uint32_t)fp[ip[1]]) JUMP(ip[2]);
         NEXT(3);
     }
     OP(IR_BR_TABLE) {
         uint32_t i = (uint32_t)fp[ip[1]], n = ip[2];
         if (i > n) i = n;
-        ip = code + ip[3 + i];
-        DISPATCH();
+        JUMP(ip[3 + i]);
     }
-    OP(IR_FUEL) { CHARGE_FUEL(); NEXT(1); }
 #define BR_CMP(name, T, rel)                                                   \
     OP(name) {                                                                 \
-        if ((T)(uint32_t)fp[ip[1]] rel (T)(uint32_t)fp[ip[2]]) { ip = code + ip[3]; DISPATCH(); } \
+        if ((T)(uint32_t)fp[ip[1]] rel (T)(uint32_t)fp[ip[2]]) JUMP(ip[3]);   \
         NEXT(4);                                                               \
     }
     BR_CMP(IR_BR_I32_EQ, uint32_t, ==)
@@ -448,7 +570,10 @@ L_dispatch:
     OP(IR_RETURN) {
         uint32_t d = s->depth - 1;
         s->depth = d;
-        if (WM_UNLIKELY(d == entry_depth)) return WM_TRAP_NONE;
+        if (WM_UNLIKELY(d == entry_depth)) {
+            FLUSH_TICKS();
+            return WM_TRAP_NONE;
+        }
         const wm_frame *fr = &s->frames[d];
         ip = fr->ret_ip;
         fp = fr->fp;
@@ -616,6 +741,34 @@ L_dispatch:
     STORE_OP(0x3D, 2, st16(p, (uint16_t)v))                             /* i64.store16 */
     STORE_OP(0x3E, 4, st32(p, (uint32_t)v))                             /* i64.store32 */
 #undef STORE_OP
+
+#define STOREX_OP(n, W, stmt)                                                     \
+    OP(n) {                                                                       \
+        uint32_t addr = (uint32_t)fp[ip[1]] + (uint32_t)fp[ip[2]];                \
+        uint64_t ea = (uint64_t)addr + ip[4];                                     \
+        if (WM_UNLIKELY(ea + (W) > msize)) TRAP(WM_TRAP_MEMORY_OOB);              \
+        uint8_t *p = mbase + ea;                                                  \
+        uint64_t v = fp[ip[3]];                                                   \
+        stmt;                                                                     \
+        NEXT(5);                                                                  \
+    }
+    STOREX_OP(IR_STX_0x36, 4, st32(p, (uint32_t)v))
+    STOREX_OP(IR_STX_0x37, 8, st64(p, v))
+    STOREX_OP(IR_STX_0x38, 4, st32(p, (uint32_t)v))
+    STOREX_OP(IR_STX_0x39, 8, st64(p, v))
+    STOREX_OP(IR_STX_0x3A, 1, st8(p, (uint8_t)v))
+    STOREX_OP(IR_STX_0x3B, 2, st16(p, (uint16_t)v))
+    STOREX_OP(IR_STX_0x3C, 1, st8(p, (uint8_t)v))
+    STOREX_OP(IR_STX_0x3D, 2, st16(p, (uint16_t)v))
+    STOREX_OP(IR_STX_0x3E, 4, st32(p, (uint32_t)v))
+#undef STOREX_OP
+    OP(IR_STX_V128) {
+        uint32_t addr = (uint32_t)fp[ip[1]] + (uint32_t)fp[ip[2]];
+        uint64_t ea = (uint64_t)addr + ip[4];
+        if (WM_UNLIKELY(ea + 16 > msize)) TRAP(WM_TRAP_MEMORY_OOB);
+        memcpy(mbase + ea, &fp[ip[3]], 16);
+        NEXT(5);
+    }
 
     OP(0x3F) { fp[ip[1]] = (uint32_t)(msize / WM_PAGE_SIZE); NEXT(2); }
     OP(0x40) {   /* memory.grow [op, dst, delta] */
@@ -925,8 +1078,9 @@ L_dispatch:
 
     /* ================= call path (shared by IR_CALL / IR_CALL_INDIRECT) ================= */
 L_do_call:
-    CHARGE_FUEL();
     if (WM_UNLIKELY(callee->host != NULL)) {
+        FLUSH_TICKS();   /* the host may run wasm or read the fuel */
+        CHARGE_FUEL();
         s->nbt = 0;
         trap = wm_call_host(s, callee, inst, fp + cbase);
         RELOAD_MEM();
@@ -934,6 +1088,7 @@ L_do_call:
         ip = ret_ip;
         DISPATCH();
     }
+    TICK();
     {
         const wm_code *cc = callee->code;
         uint64_t *nfp = fp + cbase;
@@ -977,6 +1132,7 @@ L_illegal:
     goto L_trap;
 
 L_trap:
+    if (ticks && s->fuel_left >= (int64_t)ticks) s->fuel_left -= ticks;   /* no trap from this */
     record_backtrace(s, func, entry_depth, host_trap);
     s->depth = entry_depth;
     return trap;
@@ -987,10 +1143,14 @@ L_trap:
 #undef LOAD_V128
 #undef STORE_V128
 #undef CHARGE_FUEL
+#undef TICK
+#undef FLUSH_TICKS
+#undef WM_FUEL_BATCH
 #undef OP
 #undef DISPATCH
 #undef NEXT
 #undef MEMADDR
+#undef JUMP
 }
 
 #ifndef WM_EXEC_NO_DISPATCH

@@ -88,7 +88,8 @@
 enum wm_ir_op {
     IR_COPY = 0x300,        /* [op, dst, src]           one cell */
     IR_COPY_V128,           /* [op, dst, src]           two cells */
-    IR_BR,                  /* [op, target] */
+    IR_BR,                  /* [op, target]  (every taken backward branch -- a loop's back edge --
+                               costs one unit of fuel, see exec.c; loop headers have no code) */
     IR_BR_IF,               /* [op, cond, target]       jump if i32 cond != 0 */
     IR_BR_UNLESS,           /* [op, cond, target]       jump if i32 cond == 0 */
     IR_BR_TABLE,            /* [op, idx, count, t_0 .. t_{count-1}, t_default] */
@@ -98,7 +99,6 @@ enum wm_ir_op {
     IR_SELECT_V128,         /* [op, dst, a, b, cond] */
     IR_GLOBAL_GET_V128,     /* [op, dst, globalidx] */
     IR_GLOBAL_SET_V128,     /* [op, globalidx, src] */
-    IR_FUEL,                /* [op]  at every loop header: charge one unit, check deadline/interrupt */
     /* Compare-and-branch: an i32 comparison fused with the br_if/if that consumes it, which
      * saves a dispatch per loop iteration. [op, a, b, target]: jump if (a REL b). */
     IR_BR_I32_EQ, IR_BR_I32_NE, IR_BR_I32_LT_S, IR_BR_I32_LT_U, IR_BR_I32_GT_S,
@@ -109,6 +109,38 @@ enum wm_ir_op {
     IR_LDX_0x28, IR_LDX_0x29, IR_LDX_0x2A, IR_LDX_0x2B, IR_LDX_0x2C, IR_LDX_0x2D, IR_LDX_0x2E,
     IR_LDX_0x2F, IR_LDX_0x30, IR_LDX_0x31, IR_LDX_0x32, IR_LDX_0x33, IR_LDX_0x34, IR_LDX_0x35,
     IR_LDX_V128,
+    /* Stores whose address is an i32.add of two slots: [op, a, b, value, offset], address =
+     * (u32)(a + b) + offset. IR_STX_0x36 + k is the fused form of wasm store 0x36 + k (k = 0..8). */
+    IR_STX_0x36, IR_STX_0x37, IR_STX_0x38, IR_STX_0x39, IR_STX_0x3A, IR_STX_0x3B, IR_STX_0x3C,
+    IR_STX_0x3D, IR_STX_0x3E,
+    IR_STX_V128,
+    /* SIMD superinstructions: sequences the wasm SIMD compilers emit for operations SIMD128 lacks,
+     * each recognised by translate.c and run as one dispatch.
+     *   IR_F32_CVT_U8LANE [op, dst, vec, lane]  f32 = (float)vec.u8[lane]
+     *       (i8x16.extract_lane_u + f32.convert_i32_s/u)
+     *   IR_F32X4_U8LANES  [op, dst, vec, n]     n = 1..4: lane i = (float)vec.u8[i < n ? i : 0]
+     *       (f32x4.splat of the above for lane 0, then f32x4.replace_lane i of it for lanes
+     *       1 .. n-1: the per-lane u8 -> f32 conversion of a byte vector)
+     *   IR_I32X4_EXTEND8_S [op, dst, vec, k]    k = 0..12: lane i = (int32)vec.i8[k + i]
+     *       (i8x16.shuffle moving bytes k..k+3 to the low byte of each i32 lane, then
+     *       i32x4.shl 24, i32x4.shr_s 24: sign-extension of 4 bytes)
+     *   IR_LD_I8X4_S  [op, dst, addr, offset, width]      the 4 bytes at the address, sign-extended
+     *   IR_LDX_I8X4_S [op, dst, a, b, offset, width]      to i32 lanes; the bounds check covers
+     *       `width` bytes, as the load it replaces did (a 32-bit load, load32_splat, load64_zero..)
+     *   IR_LDX_SPLAT32 [op, dst, a, b, offset]             v128.load32_splat at (u32)(a + b) + offset
+     *   IR_LDX_LANE32  [op, dst, a, b, vec, offset, lane]  v128.load32_lane at (u32)(a + b) + offset
+     *       (also i32/f32.load + i32x4/f32x4.replace_lane) */
+    IR_F32_CVT_U8LANE, IR_F32X4_U8LANES, IR_I32X4_EXTEND8_S, IR_LD_I8X4_S, IR_LDX_I8X4_S,
+    IR_LDX_SPLAT32, IR_LDX_LANE32,
+    /* Float vector add/mul whose second operand is loaded from memory (v128.load just before):
+     *   *_LD  [op, dst, a, addr, offset]      b = the 16 bytes at (u32)addr + offset
+     *   *_LDX [op, dst, a, x, y, offset]      b = the 16 bytes at (u32)(x + y) + offset
+     * and the accumulate-into-memory form `v128.load p; add; v128.store p` (same address):
+     *   IR_F32X4_ADD_TO_MEM  [op, addr, a, offset]     mem = a + mem
+     *   IR_F32X4_ADD_TO_MEMX [op, x, y, a, offset] */
+    IR_F32X4_ADD_LD, IR_F32X4_MUL_LD, IR_F64X2_ADD_LD, IR_F64X2_MUL_LD,
+    IR_F32X4_ADD_LDX, IR_F32X4_MUL_LDX, IR_F64X2_ADD_LDX, IR_F64X2_MUL_LDX,
+    IR_F32X4_ADD_TO_MEM, IR_F64X2_ADD_TO_MEM, IR_F32X4_ADD_TO_MEMX, IR_F64X2_ADD_TO_MEMX,
     IR_OP_COUNT
 };
 

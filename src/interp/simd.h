@@ -941,4 +941,36 @@ static inline wm_v128 wm_f64x2_promote_low_f32x4(wm_v128 a)
 #endif
 }
 
+/* ---- helpers for the interpreter's SIMD superinstructions (ir.h) ---------------------------- */
+/* Lanes 0..3 = bytes 0..3 of a, zero-extended and converted to f32 (exact: a byte fits f32). */
+static inline wm_v128 wm_f32x4_from_u8x4(wm_v128 a)
+{
+#if WM_SIMD_SSE41
+    return WM_FROMVEC(_mm_cvtepi32_ps(_mm_cvtepu8_epi32(WM_M(a))));
+#elif WM_SIMD_SSE2
+    __m128i z = _mm_setzero_si128();
+    return WM_FROMVEC(_mm_cvtepi32_ps(_mm_unpacklo_epi16(_mm_unpacklo_epi8(WM_M(a), z), z)));
+#else
+    wm_v128 r;
+    for (int i = 0; i < 4; i++) r.f32[i] = (float)a.u8[i];
+    return r;
+#endif
+}
+/* Lanes 0..3 = bytes k..k+3 of a (k <= 12), sign-extended to i32. */
+static inline wm_v128 wm_i32x4_from_i8x4(wm_v128 a, uint32_t k)
+{
+#if WM_SIMD_SSE41
+    if (k == 0) return WM_FROMVEC(_mm_cvtepi8_epi32(WM_M(a)));
+#elif WM_SIMD_SSE2
+    if (k == 0) {
+        __m128i v = WM_M(a);
+        v = _mm_unpacklo_epi8(v, v);
+        return WM_FROMVEC(_mm_srai_epi32(_mm_unpacklo_epi16(v, v), 24));
+    }
+#endif
+    wm_v128 r;
+    for (int i = 0; i < 4; i++) r.i32[i] = a.i8[(k + (uint32_t)i) & 15];
+    return r;
+}
+
 #endif /* WM_SIMD_H */

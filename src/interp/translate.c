@@ -25,7 +25,19 @@
  * plain one-copy-per-local.get translation, used as the reference in differential tests)
  *   - `op ...; local.set/tee x` right after an instruction that wrote its single result to a stack
  *     slot: that instruction's dst word is redirected to x's slot (no copy).
- *   - `i32.eqz x; br_if/if`: the eqz is dropped and the branch tests x with the opposite sense.
+ *   - `i32.eqz x; br_if/if`: the eqz is dropped and the branch tests x with the opposite sense;
+ *     an i32 comparison feeding the branch (after that) becomes a compare-and-branch.
+ *   - Superinstructions (ir.h): loads and stores whose address is an i32.add (IR_LDX_*, IR_STX_*;
+ *     `i32.const c; i32.sub` is emitted as an add of -c so that pointer arithmetic with negative
+ *     offsets fuses too), and the SIMD sequences compilers emit for operations SIMD128 lacks
+ *     (per-lane u8 -> f32 conversion, sign-extension of 4 bytes by shuffle + shifts, scalar loads
+ *     into lanes, vector add/mul with a loaded operand, accumulation into memory).
+ *     They are found in `hist`, the producers emitted last and back to back: merging is valid
+ *     when every merged instruction wrote a stack slot that only the next one consumes (the
+ *     wasm operand stack guarantees a popped value is dead), and no jump can land between them
+ *     (label_pc). A store's address add is usually further back (the value is computed in
+ *     between): fold_store_address also checks that the add's operands were not written since.
+ *   - Loop headers get no code: backward branches charge the fuel (exec.c).
  *
  * DEAD CODE
  *   Code after br/br_table/return/unreachable (a frame's "unreachable" flag) and whole frames
@@ -65,6 +77,8 @@ typedef struct sval {
     uint32_t cell;   /* canonical cell height (relative to stack_base) */
     uint32_t slot;   /* where the value lives now (stack_base + cell, or a local's slot) */
     uint32_t lidx;   /* pending reference to this local, or NO_LOCAL */
+    uint32_t addr_add;   /* code position of the i32.add that computed this value into its
+                            stack slot, or NO_PATCH: a store may absorb it (fold_store_address) */
 } sval;
 
 #define NO_LOCAL UINT32_MAX
@@ -130,6 +144,15 @@ typedef struct tr {
     uint8_t *kwide;       /* 1 for i64/f64 */
     uint32_t nk;
     struct producer { bool valid; uint32_t start, pos, end, slot; } last, prev;
+    /* The producers emitted most recently, back to back (hist[nhist-1] is the newest and ends at
+     * nops when nothing else was emitted since): the window the superinstruction peepholes look
+     * at. Code at or after label_pc may be reached by a jump (or a call return), so only
+     * instructions starting at or after label_pc may be merged. */
+#define WM_TR_HIST 8
+    struct producer hist[WM_TR_HIST];
+    uint32_t nhist;
+    uint32_t label_pc;
+    uint32_t *lwrite;     /* per local/constant cell: nops when code writing it was last emitted */
     /* emission */
     uint32_t *ops, *srcoff;
     uint32_t nops, capops;
@@ -638,6 +661,41 @@ static inline void set_producer(tr *t, uint32_t start, uint32_t dst_pos)
     t->last.pos = dst_pos;
     t->last.end = t->nops;
     t->last.slot = t->ops[dst_pos];
+    if (t->nhist && t->hist[t->nhist - 1].end != start) t->nhist = 0;   /* other code in between */
+    if (t->nhist == WM_TR_HIST) {
+        memmove(t->hist, t->hist + 1, (WM_TR_HIST - 1) * sizeof t->hist[0]);
+        t->nhist--;
+    }
+    t->hist[t->nhist++] = t->last;
+}
+
+/* The k-th most recent producer (0 = the last instruction emitted), if the k+1 newest are
+ * contiguous, end at nops and start at or after label_pc (none is a jump target); else NULL. */
+static const struct producer *hist_at(const tr *t, uint32_t k)
+{
+    if (!WM_TR_FUSE_LOCAL_SET || t->fatal || t->nhist <= k || t->hist[t->nhist - 1].end != t->nops)
+        return NULL;
+    const struct producer *h = &t->hist[t->nhist - 1 - k];
+    return h->start >= t->label_pc ? h : NULL;
+}
+
+/* hist_at(t, k) if that instruction is opcode op and wrote its result to `slot`, a stack slot
+ * (so the value is dead once the instruction being translated has consumed it). */
+static const struct producer *hist_op(const tr *t, uint32_t k, uint32_t op, uint32_t slot)
+{
+    const struct producer *h = hist_at(t, k);
+    if (!h || t->ops[h->start] != op || t->ops[h->pos] != slot || slot < t->stack_base) return NULL;
+    return h;
+}
+
+/* Removes the code from `start` (an instruction boundary) to the end, e.g. instructions being
+ * merged into a superinstruction, and forgets the producers that were there. */
+static void truncate_code(tr *t, uint32_t start)
+{
+    t->nops = start;
+    while (t->nhist && t->hist[t->nhist - 1].start >= start) t->nhist--;
+    if (t->prev.valid && t->prev.end > start) t->prev.valid = false;
+    if (t->last.valid && t->last.end > start) t->last.valid = false;
 }
 
 /* EMIT for an instruction whose result slot is operand word `rel` (1 = right after the opcode). */
@@ -657,13 +715,10 @@ static inline void patch_word(tr *t, uint32_t at, uint32_t v)
  * *cond = x: the caller branches on x with the opposite sense. */
 static bool fold_eqz(tr *t, uint32_t *cond)
 {
-    if (!WM_TR_FUSE_LOCAL_SET || !t->prev.valid || t->prev.end != t->nops || t->prev.slot != *cond)
-        return false;
-    uint32_t s = t->prev.start;
-    if (s + 3 != t->nops || t->ops[s] != 0x45) return false;
-    *cond = t->ops[s + 2];
-    t->nops = s;
-    t->prev.valid = false;
+    const struct producer *h = hist_op(t, 0, 0x45, *cond);
+    if (!h) return false;
+    *cond = t->ops[h->start + 2];
+    truncate_code(t, h->start);
     return true;
 }
 
@@ -673,15 +728,15 @@ static bool fold_eqz(tr *t, uint32_t *cond)
 static void emit_cond_branch(tr *t, uint32_t cond, bool when_true)
 {
     if (fold_eqz(t, &cond)) when_true = !when_true;
-    if (WM_TR_FUSE_LOCAL_SET && t->prev.valid && t->prev.end == t->nops && t->prev.slot == cond &&
-        t->prev.start + 4 == t->nops && t->ops[t->prev.start] >= 0x46 && t->ops[t->prev.start] <= 0x4F) {
+    const struct producer *h = hist_at(t, 0);
+    if (h && t->ops[h->pos] == cond && cond >= t->stack_base &&
+        t->ops[h->start] >= 0x46 && t->ops[h->start] <= 0x4F) {
         /* i32.eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u, and their negations */
         static const uint8_t negated[10] = { 1, 0, 8, 9, 6, 7, 4, 5, 2, 3 };
-        uint32_t s = t->prev.start, rel = t->ops[s] - 0x46;
+        uint32_t s = h->start, rel = t->ops[s] - 0x46;
         uint32_t a = t->ops[s + 2], b = t->ops[s + 3];
         if (!when_true) rel = negated[rel];
-        t->nops = s;
-        t->prev.valid = false;
+        truncate_code(t, s);
         EMIT(t, (uint32_t)IR_BR_I32_EQ + rel, a, b);
         return;
     }
@@ -692,14 +747,51 @@ static void emit_cond_branch(tr *t, uint32_t cond, bool when_true)
  * returns true with its operands: the caller emits the fused load (IR_LDX_*). */
 static bool fold_address_add(tr *t, uint32_t addr, uint32_t *x, uint32_t *y)
 {
-    if (!WM_TR_FUSE_LOCAL_SET || !t->prev.valid || t->prev.end != t->nops || t->prev.slot != addr)
+    const struct producer *h = hist_op(t, 0, 0x6a, addr);
+    if (!h) return false;
+    *x = t->ops[h->start + 2];
+    *y = t->ops[h->start + 3];
+    truncate_code(t, h->start);
+    return true;
+}
+
+/* A store whose address (the stack slot addr) was computed by `i32.add x y` at code position p,
+ * with the value's code emitted after it: removes the add (moving the code after it down) and
+ * returns true with its operands, for the fused store (IR_STX_*). Valid when nothing between the
+ * add and the store can be jumped to (label_pc), x and y still hold what the add read (locals
+ * not written since, constants, or the address slot itself, which nothing else writes while the
+ * address is on the stack) and the add's result was not redirected. */
+static bool fold_store_address(tr *t, uint32_t p, uint32_t addr, uint32_t *x, uint32_t *y)
+{
+    if (!WM_TR_FUSE_LOCAL_SET || t->fatal || p == NO_PATCH || p < t->label_pc || p + 4 > t->nops ||
+        t->ops[p] != 0x6a || t->ops[p + 1] != addr || addr < t->stack_base)
         return false;
-    uint32_t s = t->prev.start;
-    if (s + 4 != t->nops || t->ops[s] != 0x6a) return false;
-    *x = t->ops[s + 2];
-    *y = t->ops[s + 3];
-    t->nops = s;
-    t->prev.valid = false;
+    uint32_t ops2[2] = { t->ops[p + 2], t->ops[p + 3] };
+    for (int i = 0; i < 2; i++) {
+        uint32_t o = ops2[i];
+        if (o < t->stack_base ? t->lwrite[o] > p : o != addr) return false;
+    }
+    *x = ops2[0];
+    *y = ops2[1];
+    uint32_t tail = t->nops - (p + 4);
+    memmove(t->ops + p, t->ops + p + 4, tail * sizeof(uint32_t));
+    memmove(t->srcoff + p, t->srcoff + p + 4, tail * sizeof(uint32_t));
+    t->nops -= 4;
+    /* positions recorded after p move down with the code */
+    struct producer *ps[2] = { &t->last, &t->prev };
+    for (int i = 0; i < 2; i++) {
+        if (!ps[i]->valid || ps[i]->start < p) continue;
+        ps[i]->start -= 4; ps[i]->pos -= 4; ps[i]->end -= 4;
+    }
+    for (uint32_t i = 0; i < t->nhist; i++) {
+        struct producer *h = &t->hist[i];
+        if (h->start == p) { memmove(h, h + 1, (t->nhist - i - 1) * sizeof *h); t->nhist--; i--; continue; }
+        if (h->start > p) { h->start -= 4; h->pos -= 4; h->end -= 4; }
+    }
+    for (uint32_t i = 0; i < t->nvals; i++) {
+        if (t->vals[i].addr_add == p) t->vals[i].addr_add = NO_PATCH;
+        else if (t->vals[i].addr_add != NO_PATCH && t->vals[i].addr_add > p) t->vals[i].addr_add -= 4;
+    }
     return true;
 }
 
@@ -749,6 +841,7 @@ static bool push(tr *t, uint8_t type, uint32_t *slot)
     v->cell = cell;
     v->slot = t->stack_base + cell;
     v->lidx = NO_LOCAL;
+    v->addr_add = NO_PATCH;
     if (slot) *slot = v->slot;
     return true;
 }
@@ -1192,6 +1285,186 @@ static uint8_t local_type(const tr *t, uint32_t x)
     return x < t->nparams ? t->params[x] : t->fd->local_types[x - t->nparams];
 }
 
+/* ---- SIMD superinstructions (ir.h) --------------------------------------------------------- */
+
+/* The value of a constant slot (see collect_consts), or false for any other slot. */
+static bool const_slot_value(const tr *t, uint32_t slot, uint64_t *v)
+{
+    if (slot >= t->stack_base || slot < t->stack_base - t->nk) return false;
+    *v = t->kvals[slot - (t->stack_base - t->nk)];
+    return true;
+}
+
+/* Byte j of an i8x16.shuffle's lane immediate, instruction at code position s. */
+static inline uint32_t shuffle_lane(const tr *t, uint32_t s, uint32_t j)
+{
+    return (t->ops[s + 4 + j / 4] >> (8 * (j % 4))) & 0xffu;
+}
+
+/* `i8x16.extract_lane_u k` feeding f32.convert_i32_s/u (the byte is non-negative, so both
+ * conversions agree): one IR_F32_CVT_U8LANE. */
+static bool fuse_cvt_u8lane(tr *t, uint32_t a, uint32_t dst)
+{
+    const struct producer *h = hist_op(t, 0, 0x216, a);
+    if (!h) return false;
+    uint32_t s = h->start, vec = t->ops[s + 2], lane = t->ops[s + 3];
+    truncate_code(t, s);
+    EMITP(t, 1, (uint32_t)IR_F32_CVT_U8LANE, dst, vec, lane);
+    return true;
+}
+
+/* A 32-bit scalar load feeding a splat or replace_lane of a 32-bit-lane vector: the SIMD load
+ * that does both (same bytes, same bounds check). For replace_lane, vec is the vector operand. */
+static bool fuse_load32_into_vector(tr *t, uint32_t x, uint32_t dst, bool splat, uint32_t vec, uint32_t lane)
+{
+    const struct producer *h = hist_at(t, 0);
+    if (!h || t->ops[h->pos] != x || x < t->stack_base) return false;
+    uint32_t s = h->start, op = t->ops[s];
+    if (op == 0x28 || op == 0x2A) {
+        uint32_t addr = t->ops[s + 2], off = t->ops[s + 3];
+        truncate_code(t, s);
+        if (splat) EMITP(t, 1, 0x209u, dst, addr, off);
+        else EMITP(t, 1, 0x256u, dst, addr, vec, off, lane);
+        return true;
+    }
+    if (op == IR_LDX_0x28 || op == IR_LDX_0x2A) {
+        uint32_t xa = t->ops[s + 2], xb = t->ops[s + 3], off = t->ops[s + 4];
+        truncate_code(t, s);
+        if (splat) EMITP(t, 1, (uint32_t)IR_LDX_SPLAT32, dst, xa, xb, off);
+        else EMITP(t, 1, (uint32_t)IR_LDX_LANE32, dst, xa, xb, vec, off, lane);
+        return true;
+    }
+    return false;
+}
+
+/* `i8x16.shuffle` (bytes k..k+3 of its first operand to the low byte of each i32 lane),
+ * `i32x4.shl 24`, `i32x4.shr_s 24` -- clang's sign-extension of 4 bytes to i32x4, translated
+ * when the shr_s (count slot cnt, operand a) arrives. If the shuffled vector was just loaded,
+ * the load joins in (k = 0): IR_LD_I8X4_S / IR_LDX_I8X4_S. */
+static bool fuse_extend8(tr *t, uint32_t a, uint32_t cnt, uint32_t dst)
+{
+    uint64_t c;
+    if (!const_slot_value(t, cnt, &c) || (c & 31) != 24) return false;
+    const struct producer *hs = hist_op(t, 0, 0x2AB, a);
+    if (!hs || !const_slot_value(t, t->ops[hs->start + 3], &c) || (c & 31) != 24) return false;
+    const struct producer *hf = hist_op(t, 1, 0x20D, t->ops[hs->start + 2]);
+    if (!hf) return false;
+    uint32_t s = hf->start, k = shuffle_lane(t, s, 0);
+    if (k > 12) return false;
+    for (uint32_t i = 1; i < 4; i++)
+        if (shuffle_lane(t, s, 4 * i) != k + i) return false;
+    uint32_t v = t->ops[s + 2];
+    /* the shuffle's second operand is not needed; when it is a v128.const just computed for it
+     * (a stack slot), that goes too and the load may sit below it */
+    uint32_t below = hist_op(t, 2, 0x20C, t->ops[s + 3]) ? 3 : 2;
+    const struct producer *hl = k == 0 ? hist_at(t, below) : NULL;
+    if (hl && t->ops[hl->pos] == v && v >= t->stack_base) {
+        uint32_t l = hl->start, op = t->ops[l], w = 0;
+        switch (op) {
+        case 0x209: case 0x25C: case IR_LDX_SPLAT32: w = 4; break;
+        case 0x25D: w = 8; break;
+        case 0x200: case IR_LDX_V128: w = 16; break;
+        default: break;
+        }
+        if (w && (op == IR_LDX_SPLAT32 || op == IR_LDX_V128)) {
+            uint32_t xa = t->ops[l + 2], xb = t->ops[l + 3], off = t->ops[l + 4];
+            truncate_code(t, l);
+            EMITP(t, 1, (uint32_t)IR_LDX_I8X4_S, dst, xa, xb, off, w);
+            return true;
+        }
+        if (w) {
+            uint32_t addr = t->ops[l + 2], off = t->ops[l + 3];
+            const struct producer *ha = hist_op(t, below + 1, 0x6a, addr);
+            if (ha) {
+                uint32_t xa = t->ops[ha->start + 2], xb = t->ops[ha->start + 3];
+                truncate_code(t, ha->start);
+                EMITP(t, 1, (uint32_t)IR_LDX_I8X4_S, dst, xa, xb, off, w);
+            } else {
+                truncate_code(t, l);
+                EMITP(t, 1, (uint32_t)IR_LD_I8X4_S, dst, addr, off, w);
+            }
+            return true;
+        }
+    }
+    truncate_code(t, s);
+    EMITP(t, 1, (uint32_t)IR_I32X4_EXTEND8_S, dst, v, k);
+    return true;
+}
+
+/* f32x4.splat / f32x4.replace_lane k of IR_F32_CVT_U8LANE results, lane by lane from the same
+ * byte vector: one IR_F32X4_U8LANES covering lanes 0..k (x = the lane value, r = the vector so
+ * far, NO_PATCH for the splat). */
+static bool fuse_u8lanes(tr *t, uint32_t r, uint32_t x, uint32_t k, uint32_t dst)
+{
+    const struct producer *hx = hist_op(t, 0, IR_F32_CVT_U8LANE, x);
+    if (!hx || t->ops[hx->start + 3] != k) return false;
+    uint32_t vec = t->ops[hx->start + 2], start = hx->start;
+    if (r != NO_PATCH) {
+        const struct producer *hr = hist_op(t, 1, IR_F32X4_U8LANES, r);
+        if (!hr || t->ops[hr->start + 2] != vec || t->ops[hr->start + 3] != k) return false;
+        start = hr->start;
+    }
+    truncate_code(t, start);
+    EMITP(t, 1, (uint32_t)IR_F32X4_U8LANES, dst, vec, k + 1);
+    return true;
+}
+
+/* f32x4/f64x2 add or mul whose second operand b was just loaded by v128.load: one dispatch
+ * reading the operand from memory (IR_*_LD / IR_*_LDX). */
+static bool fuse_binop_load(tr *t, uint32_t op, uint32_t a, uint32_t b, uint32_t dst)
+{
+    uint32_t k;
+    switch (op) {
+    case 0x2E4: k = 0; break;   /* f32x4.add */
+    case 0x2E6: k = 1; break;   /* f32x4.mul */
+    case 0x2F0: k = 2; break;   /* f64x2.add */
+    case 0x2F2: k = 3; break;   /* f64x2.mul */
+    default: return false;
+    }
+    const struct producer *h = hist_at(t, 0);
+    if (!h || t->ops[h->pos] != b || b < t->stack_base) return false;
+    uint32_t s = h->start;
+    if (t->ops[s] == 0x200) {
+        uint32_t addr = t->ops[s + 2], off = t->ops[s + 3];
+        truncate_code(t, s);
+        EMITP(t, 1, (uint32_t)IR_F32X4_ADD_LD + k, dst, a, addr, off);
+        return true;
+    }
+    if (t->ops[s] == IR_LDX_V128) {
+        uint32_t x = t->ops[s + 2], y = t->ops[s + 3], off = t->ops[s + 4];
+        truncate_code(t, s);
+        EMITP(t, 1, (uint32_t)IR_F32X4_ADD_LDX + k, dst, a, x, y, off);
+        return true;
+    }
+    return false;
+}
+
+/* `v128.load p; f32x4/f64x2.add v, that; v128.store p` (fused so far into IR_*_ADD_LD(X) at
+ * the same address slots and offset): accumulate into memory in one dispatch. x, y are the
+ * store's address slots (y == NO_PATCH: a plain address x). */
+static bool fuse_add_to_mem(tr *t, uint32_t x, uint32_t y, uint32_t val, uint32_t off)
+{
+    const struct producer *h = hist_at(t, 0);
+    if (!h || t->ops[h->pos] != val || val < t->stack_base) return false;
+    uint32_t s = h->start, op = t->ops[s];
+    if (y == NO_PATCH && (op == IR_F32X4_ADD_LD || op == IR_F64X2_ADD_LD) &&
+        t->ops[s + 3] == x && t->ops[s + 4] == off) {
+        uint32_t a = t->ops[s + 2];
+        truncate_code(t, s);
+        EMIT(t, op == IR_F32X4_ADD_LD ? (uint32_t)IR_F32X4_ADD_TO_MEM : (uint32_t)IR_F64X2_ADD_TO_MEM, x, a, off);
+        return true;
+    }
+    if (y != NO_PATCH && (op == IR_F32X4_ADD_LDX || op == IR_F64X2_ADD_LDX) &&
+        t->ops[s + 3] == x && t->ops[s + 4] == y && t->ops[s + 5] == off) {
+        uint32_t a = t->ops[s + 2];
+        truncate_code(t, s);
+        EMIT(t, op == IR_F32X4_ADD_LDX ? (uint32_t)IR_F32X4_ADD_TO_MEMX : (uint32_t)IR_F64X2_ADD_TO_MEMX,
+             x, y, a, off);
+        return true;
+    }
+    return false;
+}
+
 static bool op_simd(tr *t, const instr *in)
 {
     uint32_t n = in->op - 0x200;
@@ -1202,14 +1475,24 @@ static bool op_simd(tr *t, const instr *in)
     case S_LOAD:
         if (!check_memarg(t, in, si.align) || !pop_t(t, WM_I32, &a) || !push(t, WM_V128, &dst)) return false;
         if (lv && in->op == 0x200 && fold_address_add(t, a, &b, &c))
-            EMIT(t, (uint32_t)IR_LDX_V128, dst, b, c, in->off);
+            EMITP(t, 1, (uint32_t)IR_LDX_V128, dst, b, c, in->off);
+        else if (lv && in->op == 0x209 && fold_address_add(t, a, &b, &c))
+            EMITP(t, 1, (uint32_t)IR_LDX_SPLAT32, dst, b, c, in->off);
         else if (lv)
             EMITP(t, 1, in->op, dst, a, in->off);
         return true;
-    case S_STORE:
-        if (!check_memarg(t, in, si.align) || !pop_t(t, WM_V128, &b) || !pop_t(t, WM_I32, &a)) return false;
-        if (lv) EMIT(t, in->op, a, b, in->off);
+    case S_STORE: {
+        if (!check_memarg(t, in, si.align) || !pop_t(t, WM_V128, &b)) return false;
+        uint32_t aa = t->nvals > top_ctrl(t)->height ? t->vals[t->nvals - 1].addr_add : NO_PATCH;
+        if (!pop_t(t, WM_I32, &a)) return false;
+        if (!lv) return true;
+        if (fold_store_address(t, aa, a, &c, &dst)) {
+            if (!fuse_add_to_mem(t, c, dst, b, in->off)) EMIT(t, (uint32_t)IR_STX_V128, c, dst, b, in->off);
+        } else if (!fuse_add_to_mem(t, a, NO_PATCH, b, in->off)) {
+            EMIT(t, in->op, a, b, in->off);
+        }
         return true;
+    }
     case S_LOAD_LANE:
         if (!check_memarg(t, in, si.align) || !check_lane(t, in, si.lanes)) return false;
         if (!pop_t(t, WM_V128, &b) || !pop_t(t, WM_I32, &a) || !push(t, WM_V128, &dst)) return false;
@@ -1243,7 +1526,10 @@ static bool op_simd(tr *t, const instr *in)
     }
     case S_SPLAT:
         if (!pop_t(t, si.st, &a) || !push(t, WM_V128, &dst)) return false;
-        if (lv) EMITP(t, 1, in->op, dst, a);
+        if (!lv) return true;
+        if (in->op == 0x213 && fuse_u8lanes(t, NO_PATCH, a, 0, dst)) return true;
+        if ((in->op == 0x211 || in->op == 0x213) && fuse_load32_into_vector(t, a, dst, true, 0, 0)) return true;
+        EMITP(t, 1, in->op, dst, a);
         return true;
     case S_EXTRACT:
         if (!check_lane(t, in, si.lanes) || !pop_t(t, WM_V128, &a) || !push(t, si.st, &dst)) return false;
@@ -1253,7 +1539,11 @@ static bool op_simd(tr *t, const instr *in)
         if (!check_lane(t, in, si.lanes) || !pop_t(t, si.st, &b) || !pop_t(t, WM_V128, &a) ||
             !push(t, WM_V128, &dst))
             return false;
-        if (lv) EMITP(t, 1, in->op, dst, a, b, in->lane);
+        if (!lv) return true;
+        if (in->op == 0x220 && fuse_u8lanes(t, a, b, in->lane, dst)) return true;
+        if ((in->op == 0x21C || in->op == 0x220) && fuse_load32_into_vector(t, b, dst, false, a, in->lane))
+            return true;
+        EMITP(t, 1, in->op, dst, a, b, in->lane);
         return true;
     case S_UNARY:
         if (!pop_t(t, WM_V128, &a) || !push(t, WM_V128, &dst)) return false;
@@ -1265,11 +1555,11 @@ static bool op_simd(tr *t, const instr *in)
         return true;
     case S_BINARY:
         if (!pop_t(t, WM_V128, &b) || !pop_t(t, WM_V128, &a) || !push(t, WM_V128, &dst)) return false;
-        if (lv) EMITP(t, 1, in->op, dst, a, b);
+        if (lv && !fuse_binop_load(t, in->op, a, b, dst)) EMITP(t, 1, in->op, dst, a, b);
         return true;
     case S_SHIFT:
         if (!pop_t(t, WM_I32, &b) || !pop_t(t, WM_V128, &a) || !push(t, WM_V128, &dst)) return false;
-        if (lv) EMITP(t, 1, in->op, dst, a, b);
+        if (lv && !(in->op == 0x2AC && fuse_extend8(t, a, b, dst))) EMITP(t, 1, in->op, dst, a, b);
         return true;
     case S_TERNARY:
         if (!pop_t(t, WM_V128, &c) || !pop_t(t, WM_V128, &b) || !pop_t(t, WM_V128, &a) ||
@@ -1296,12 +1586,25 @@ static bool validate_emit(tr *t, const instr *in)
     int ar = num_sig(op, &sin, &sout);
     if (ar == 1) {
         if (!pop_t(t, sin, &a) || !push(t, sout, &dst)) return false;
-        if (lv) EMITP(t, 1, op, dst, a);
+        if (lv && !((op == 0xB2 || op == 0xB3) && fuse_cvt_u8lane(t, a, dst))) EMITP(t, 1, op, dst, a);
         return true;
     }
     if (ar == 2) {
         if (!pop_t(t, sin, &b) || !pop_t(t, sin, &a) || !push(t, sout, &dst)) return false;
-        if (lv) EMITP(t, 1, op, dst, a, b);
+        uint64_t c_;
+        int k_;
+        if (lv && op == 0x6b && WM_TR_FUSE_LOCAL_SET && const_slot_value(t, b, &c_) &&
+            (k_ = find_const(t, false, (uint32_t)(0u - (uint32_t)c_))) >= 0) {
+            /* x - c as x + (-c): the same i32 result, and an address add the loads and stores
+             * fuse with (pointer arithmetic with negative offsets) */
+            op = 0x6a;
+            b = t->stack_base - t->nk + (uint32_t)k_;
+        }
+        if (lv) {
+            EMITP(t, 1, op, dst, a, b);
+            /* may become part of a store's address (fold_store_address) */
+            if (op == 0x6a && t->last.valid) t->vals[t->nvals - 1].addr_add = t->last.start;
+        }
         return true;
     }
     if (op >= 0x28 && op <= 0x35) {
@@ -1315,10 +1618,14 @@ static bool validate_emit(tr *t, const instr *in)
         return true;
     }
     if (op >= 0x36 && op <= 0x3e) {
-        if (!check_memarg(t, in, mem_sig[op - 0x28].align) || !pop_t(t, mem_sig[op - 0x28].type, &b) ||
-            !pop_t(t, WM_I32, &a))
+        if (!check_memarg(t, in, mem_sig[op - 0x28].align) || !pop_t(t, mem_sig[op - 0x28].type, &b))
             return false;
-        if (lv) EMIT(t, op, a, b, in->off);
+        uint32_t aa = t->nvals > top_ctrl(t)->height ? t->vals[t->nvals - 1].addr_add : NO_PATCH;
+        if (!pop_t(t, WM_I32, &a)) return false;
+        if (lv && fold_store_address(t, aa, a, &c, &dst))
+            EMIT(t, (uint32_t)IR_STX_0x36 + (op - 0x36), c, dst, b, in->off);
+        else if (lv)
+            EMIT(t, op, a, b, in->off);
         return true;
     }
     if (op >= 0x200) return op_simd(t, in);
@@ -1348,8 +1655,8 @@ static bool validate_emit(tr *t, const instr *in)
         ctrl *cf = top_ctrl(t);
         if (!cf->dead) {
             if (op == 0x03) {
+                /* no code at the header: the backward branches to it charge fuel (exec.c) */
                 cf->start_pc = t->nops;
-                EMIT(t, IR_FUEL);
             } else if (op == 0x04) {
                 if (!cond_pending) t->prev.valid = false;
                 emit_cond_branch(t, cond, false);
@@ -1513,6 +1820,8 @@ static bool validate_emit(tr *t, const instr *in)
         if (lv) {
             uint32_t before = t->nops;
             materialize_local(t, x);
+            t->lwrite[ls] = t->nops;
+            if (lt == WM_V128) t->lwrite[ls + 1] = t->nops;
             if (WM_TR_FUSE_LOCAL_SET && t->nops == before && t->prev.valid && t->prev.end == t->nops &&
                 t->prev.slot == a && a >= t->stack_base) {
                 /* the previous instruction computed this value: let it write the local directly */
@@ -1682,6 +1991,7 @@ static void tr_free(tr *t)
     free(t->srcoff);
     free(t->kvals);
     free(t->kwide);
+    free(t->lwrite);
 }
 
 /* Distinct constants get a frame slot each, filled on entry, when there are at most this many:
@@ -1699,12 +2009,25 @@ static void collect_consts(tr *t)
     s.err = &scratch;
     uint64_t vals[WM_TR_MAX_CONSTS];
     uint8_t wide[WM_TR_MAX_CONSTS];
-    uint32_t n = 0;
+    uint32_t negs[WM_TR_MAX_CONSTS];   /* -c for each `i32.const c; i32.sub` (optional extras) */
+    uint32_t n = 0, nneg = 0;
     bool ok = nest_push(&s, N_BLOCK);
+    uint32_t prev_op = 0, prev_imm = 0;
     while (ok && !s.done) {
         instr in;
         if (!decode_instr(&s, &in)) { ok = false; break; }
+        bool after_const = prev_op == 0x41;
+        prev_op = in.op;
+        if (in.op == 0x6b && after_const) {
+            /* translated as an add of -c (validate_emit), which the load and store address
+             * fusions recognise: -c gets a slot if there is room once the real constants are in */
+            uint32_t v = 0u - prev_imm, i = 0;
+            while (i < nneg && negs[i] != v) i++;
+            if (i == nneg && nneg < WM_TR_MAX_CONSTS) negs[nneg++] = v;
+            continue;
+        }
         if (in.op < 0x41 || in.op > 0x44) continue;
+        if (in.op == 0x41) prev_imm = (uint32_t)in.imm;
         bool w = in.op == 0x42 || in.op == 0x44;
         uint64_t v = w ? in.imm : (uint32_t)in.imm;
         uint32_t i = 0;
@@ -1714,7 +2037,13 @@ static void collect_consts(tr *t)
         vals[n] = v; wide[n] = w; n++;
     }
     tr_free(&s);
-    if (!ok || n == 0) return;
+    if (!ok) return;
+    for (uint32_t j = 0; j < nneg && n < WM_TR_MAX_CONSTS; j++) {
+        uint32_t i = 0;
+        while (i < n && !(vals[i] == negs[j] && !wide[i])) i++;
+        if (i == n) { vals[n] = negs[j]; wide[n] = 0; n++; }
+    }
+    if (n == 0) return;
     t->kvals = malloc(n * sizeof *t->kvals);
     t->kwide = malloc(n);
     if (!t->kvals || !t->kwide) { free(t->kvals); free(t->kwide); t->kvals = NULL; t->kwide = NULL; return; }
@@ -1758,7 +2087,8 @@ bool wm_translate_function(wm_module *m, uint32_t defidx, wm_error *err)
     {
         t.local_slot = malloc(((size_t)t.nlocals_total + 1) * sizeof(uint32_t));
         t.pend = calloc((size_t)t.nlocals_total + 1, sizeof(uint32_t));
-        if (!t.local_slot || !t.pend) {
+        t.lwrite = calloc((size_t)t.stack_base + 1, sizeof(uint32_t));
+        if (!t.local_slot || !t.pend || !t.lwrite) {
             rerr(&t, "out of memory");
             tr_free(&t);
             return false;
@@ -1784,6 +2114,9 @@ bool wm_translate_function(wm_module *m, uint32_t defidx, wm_error *err)
             t.cur = &in;
             t.cur_off = fd->body_offset + in.pos;
             validate_emit(&t, &in);
+            /* after control flow and calls the code may be entered by a jump or a return: the
+             * superinstruction peepholes must not merge across this point */
+            if (in.op >= 0x02 && in.op <= 0x11) t.label_pc = t.nops;
         }
         if (t.fatal) break;
     }

@@ -77,7 +77,7 @@ struct wm_store {
     /* control stack */
     wm_frame *frames; uint32_t max_depth; uint32_t depth;
     /* fuel and deadline */
-    int64_t fuel_left;           /* charged by IR_FUEL and calls; refill/check when < 0 */
+    int64_t fuel_left;           /* charged by taken backward branches and calls, in batches of 16; refill/check when < 0 */
     int64_t fuel_chunk;          /* size of the last refill */
     uint64_t fuel_limit;         /* 0 = unlimited */
     uint64_t fuel_used_before;   /* consumed in earlier refills */
