@@ -23,6 +23,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <execinfo.h>
 #include <unistd.h>
 
 /* The prelude and simd.h are embedded verbatim: generated code is compiled against exactly the helpers this
@@ -366,6 +367,8 @@ typedef struct aot_code {
     void *handle;
     int fd;                    /* the memfd it was loaded from, or -1 (see load_image) */
     const wm_aot_desc *desc;
+    uintptr_t *fn_start;       /* defined functions' entry addresses, ascending ... */
+    uint32_t *fn_def;          /* ... and their defined-function indices */
     uint32_t refs;             /* modules using it; unused code stays loaded in a small LRU */
     uint64_t last_use;
     struct aot_code *next;
@@ -376,7 +379,32 @@ static void code_unload(aot_code *c)
 {
     dlclose(c->handle);
     if (c->fd >= 0) close(c->fd);
+    free(c->fn_start);
+    free(c->fn_def);
     free(c);
+}
+
+static int cmp_start(const void *a, const void *b, void *starts)
+{
+    uintptr_t x = ((const uintptr_t *)starts)[*(const uint32_t *)a], y = ((const uintptr_t *)starts)[*(const uint32_t *)b];
+    return x < y ? -1 : x > y;
+}
+
+/* Sorted entry addresses of the compiled functions: a return address in a backtrace belongs to the function
+ * with the greatest entry below it. */
+static bool index_functions(aot_code *c)
+{
+    uint32_t n = c->desc->nfuncdefs;
+    if (!n || !c->desc->text_lo) return true;
+    uintptr_t *raw = malloc(n * sizeof *raw);
+    c->fn_start = malloc(n * sizeof *c->fn_start);
+    c->fn_def = malloc(n * sizeof *c->fn_def);
+    if (!raw || !c->fn_start || !c->fn_def) { free(raw); return false; }
+    for (uint32_t i = 0; i < n; i++) { raw[i] = (uintptr_t)c->desc->funcs[i]; c->fn_def[i] = i; }
+    qsort_r(c->fn_def, n, sizeof *c->fn_def, cmp_start, raw);
+    for (uint32_t i = 0; i < n; i++) c->fn_start[i] = raw[c->fn_def[i]];
+    free(raw);
+    return true;
 }
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t g_use_clock;
@@ -462,6 +490,7 @@ static aot_code *load_image(const uint8_t *buf, size_t len, const char *want_key
     if (!c) { dlclose(handle); if (fd >= 0) close(fd); snprintf(why, wsize, "out of memory"); return NULL; }
     memcpy(c->key, h.key, 64); c->key[64] = 0;
     c->handle = handle; c->fd = fd; c->desc = d;
+    if (!index_functions(c)) { code_unload(c); snprintf(why, wsize, "out of memory"); return NULL; }
     return c;
 }
 
@@ -797,6 +826,8 @@ typedef struct aot_entry {
     sigjmp_buf jb;
     volatile int trap;
     struct aot_entry *prev;
+    wm_store *store;
+    const wm_instance *inst;   /* instance of the entered function: names the frames of its code */
 } aot_entry;
 
 static __thread aot_entry *tls_entry;
@@ -836,11 +867,35 @@ static bool in_region(uintptr_t a)
 
 static struct sigaction g_old_segv, g_old_bus;
 
+/* Records the wasm frames of the trapping entry into the store's backtrace (innermost first), like the
+ * interpreter does: return addresses inside the entered instance's compiled code, mapped to function indices.
+ * Frames of other code (host functions, interpreted callees) are skipped. Called on the trapping thread, from
+ * rt_trap or the fault handler (backtrace() was warmed up in thread_init, so it does not allocate here). */
+static void record_backtrace(aot_entry *e)
+{
+    const wm_instance *in = e->inst;
+    const aot_code *c = in && in->module ? in->module->aot : NULL;
+    if (!c || !c->fn_start || !e->store) return;
+    void *pcs[64];
+    int n = backtrace(pcs, 64);
+    uint32_t nbt = 0;
+    for (int i = 0; i < n && nbt < 32; i++) {
+        uintptr_t pc = (uintptr_t)pcs[i];
+        if (pc <= (uintptr_t)c->desc->text_lo || pc > (uintptr_t)c->desc->text_hi || pc <= c->fn_start[0]) continue;
+        uint32_t lo = 0, hi = c->desc->nfuncdefs;   /* greatest start <= pc - 1 (pc is a return address) */
+        while (hi - lo > 1) { uint32_t mid = (lo + hi) / 2; if (c->fn_start[mid] <= pc - 1) lo = mid; else hi = mid; }
+        e->store->bt_inst[nbt] = in;
+        e->store->bt_func[nbt++] = in->module->nfunc_imports + c->fn_def[lo];
+    }
+    e->store->nbt = nbt;
+}
+
 static void fault_handler(int sig, siginfo_t *si, void *uc)
 {
     aot_entry *e = tls_entry;
     if (e && in_region((uintptr_t)si->si_addr)) {
         e->trap = WM_TRAP_MEMORY_OOB;
+        record_backtrace(e);
         siglongjmp(e->jb, 1);
     }
     struct sigaction *old = sig == SIGSEGV ? &g_old_segv : &g_old_bus;
@@ -865,6 +920,9 @@ static void thread_init(void)
 {
     if (tls_stack_limit) return;
     pthread_once(&g_sig_once, install_handlers);
+    /* backtrace() loads the unwinder on first use (malloc, dlopen): do that now, not in a signal handler */
+    void *warm[2];
+    backtrace(warm, 2);
     /* alternate signal stack for this thread (mmap'd: lives as long as the thread) */
     stack_t cur;
     if (sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_DISABLE)) {
@@ -910,6 +968,8 @@ wm_trap wm_aot_call(wm_store *s, wm_func *f, uint64_t *fp)
     aot_entry e;
     e.trap = WM_TRAP_NONE;
     e.prev = tls_entry;
+    e.store = s;
+    e.inst = f->inst;
     uint32_t depth = s->depth;
     uint64_t *sp = s->sp;
     s->aot_stack_limit = tls_stack_limit;
@@ -925,7 +985,7 @@ wm_trap wm_aot_call(wm_store *s, wm_func *f, uint64_t *fp)
     tls_entry = e.prev;
     s->depth = depth;
     s->sp = sp;
-    if (e.trap != WM_TRAP_NONE) s->nbt = 0;
+
     return (wm_trap)e.trap;
 }
 
@@ -935,6 +995,7 @@ static __attribute__((noreturn)) void rt_trap(wm_aot_ctx *ctx, int trap)
     (void)ctx;
     aot_entry *e = tls_entry;
     e->trap = trap;
+    record_backtrace(e);
     siglongjmp(e->jb, 1);
 }
 

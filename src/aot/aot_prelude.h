@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define WM_AOT_ABI_VERSION 3u
+#define WM_AOT_ABI_VERSION 4u
 #define WM_AOT_MAGIC 0x544F414Du /* "MAOT" */
 
 /* Trap codes: the values of wm_trap in wasmind.h (checked by aot.c). */
@@ -77,6 +77,7 @@ typedef struct wm_aot_desc {
     uint32_t nfuncdefs, ntypes;
     void *const *funcs;        /* typed functions of the defined functions */
     void *const *tramps;       /* trampoline of each module type */
+    const char *text_lo, *text_hi;   /* the wasm functions' code (section wm_wasm_text), for backtraces */
 } wm_aot_desc;
 
 #ifndef WM_AOT_RUNTIME_SIDE

@@ -1416,7 +1416,8 @@ bool wm_aot_translate(const wm_module *m, const char *key, const char *prelude, 
         sb_puts(&o, prelude);
         if (g.simd) { sb_puts(&o, "\n"); sb_puts(&o, simd_h); sb_puts(&o, "\n"); sb_puts(&o, simd_glue); }
         emit_type_helpers(m, &o, true);
-        for (uint32_t k = 0; k < nd; k++) { sb_puts(&o, "__attribute__((visibility(\"hidden\"))) "); emit_proto(m, &o, k); sb_puts(&o, ";\n"); }
+        /* wasm functions get a section of their own, so a backtrace can tell them from helpers (wm_trap, trampolines) */
+        for (uint32_t k = 0; k < nd; k++) { sb_puts(&o, "__attribute__((visibility(\"hidden\"), section(\"wm_wasm_text\"))) "); emit_proto(m, &o, k); sb_puts(&o, ";\n"); }
         sb_puts(&o, "\n");
         uint64_t limit = (u == ntus - 1) ? UINT64_MAX : per * (u + 1);
         while (d < nd && (acc < limit || u == ntus - 1)) { sb_putn(&o, fb[d].p ? fb[d].p : "", fb[d].n); acc += fb[d].n; d++; }
@@ -1427,9 +1428,11 @@ bool wm_aot_translate(const wm_module *m, const char *key, const char *prelude, 
             sb_printf(&o, " };\nstatic void *const wm_tramps_[%u] = {", m->ntypes ? m->ntypes : 1);
             for (uint32_t k = 0; k < m->ntypes; k++) sb_printf(&o, "%s(void *)wm_tramp%u", k ? ", " : " ", k);
             if (!m->ntypes) sb_puts(&o, " 0");
-            sb_printf(&o, " };\n__attribute__((visibility(\"default\"))) const wm_aot_desc wm_aot_module = {\n"
-                          "    WM_AOT_MAGIC, WM_AOT_ABI_VERSION, \"%s\", %u, %u, wm_funcs_, wm_tramps_ };\n",
-                      key, nd, m->ntypes);
+            sb_printf(&o, " };\n%s__attribute__((visibility(\"default\"))) const wm_aot_desc wm_aot_module = {\n"
+                          "    WM_AOT_MAGIC, WM_AOT_ABI_VERSION, \"%s\", %u, %u, wm_funcs_, wm_tramps_, %s };\n",
+                      nd ? "extern char __start_wm_wasm_text[] __attribute__((visibility(\"hidden\"))), "
+                           "__stop_wm_wasm_text[] __attribute__((visibility(\"hidden\")));\n" : "",
+                      key, nd, m->ntypes, nd ? "__start_wm_wasm_text, __stop_wm_wasm_text" : "0, 0");
         }
         if (o.oom) ok = false;
         tus[u] = o.p;

@@ -1,7 +1,8 @@
 #!/bin/sh
-# cache.sh [WASMIND] — the AOT tier's on-disk cache: a hit runs without compiling, corrupt or truncated entries
-# are rejected and rebuilt (never executed), a .cwasm from `wasmind compile` runs, and the size cap evicts the
-# least recently used entries. Prints PASS/FAIL lines and "N passed, N failed".
+# run.sh [WASMIND] — the AOT tier from the command line: the on-disk cache (a hit runs without compiling, corrupt,
+# truncated or foreign entries are rejected and rebuilt, never executed; a .cwasm from `wasmind compile` runs; the
+# size cap evicts the least recently used entries) and traps (message, exit status and a wasm backtrace with
+# name-section names, as in the interpreter). Prints PASS/FAIL lines and "N passed, N failed".
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WASMIND="${1:-$ROOT/build/wasmind}"
@@ -49,6 +50,27 @@ WAT
 check "third module" "$(WASMIND_CACHE_MAX_MB=1 run "$T/third.wasm" 2)" 0
 check "least recently used entry evicted" "$([ -e "$C/0000old.cwasm" ] && echo kept || echo evicted)" evicted
 check "recent entries kept" "$(ls "$C" | wc -l | tr -d ' ')" 2
+
+# traps: the same report as the interpreter's (inlined callees fold into their caller's frame)
+wat2wasm --debug-names -o "$T/trap.wasm" - <<'WAT'
+(module
+  (memory 1)
+  (func $load (param i32) (result i32) (i32.load (local.get 0)))
+  (func $middle (param i32) (result i32)
+    (if (result i32) (local.get 0) (then (i32.add (call $load (local.get 0)) (i32.const 1))) (else (i32.const 0))))
+  (func $recurse (param i32) (result i32) (i32.add (call $recurse (local.get 0)) (i32.const 1)))
+  (func (export "oob") (param i32) (result i32) (i32.mul (call $middle (local.get 0)) (i32.const 2)))
+  (func (export "deep") (param i32) (result i32) (call $recurse (local.get 0))))
+WAT
+"$WASMIND" run --aot --invoke oob "$T/trap.wasm" 100000 >"$T/out" 2>&1; st=$?
+check "out-of-bounds trap exits 134" "$st" 134
+check "trap message" "$(grep -c 'wasm trap: out of bounds memory access' "$T/out")" 1
+check "backtrace names the trapping function" "$(grep -c -- '- middle' "$T/out")" 1
+"$WASMIND" run --aot --invoke deep "$T/trap.wasm" 1 >"$T/out" 2>&1; st=$?
+check "runaway recursion traps" "$st" 134
+check "call stack exhausted" "$(grep -c 'call stack exhausted' "$T/out")" 1
+# (the C compiler may turn this recursion into a loop that counts depth: one frame is a right answer)
+check "backtrace present" "$([ "$(grep -cE '^ +[0-9]+: func\[' "$T/out")" -ge 1 ] && echo yes)" yes
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
