@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """startup.py — start-up cost of `wasmind run hello.wasm` (C hello world on WASI) against the same
-program compiled natively, as whole processes, alternating, median of N runs each."""
+program compiled natively, as whole processes, alternating, median of N runs each: interpreted, and AOT-compiled
+from the cache (`--aot`, compiled once before timing), and from a .cwasm file."""
 import os, statistics, subprocess, sys, tempfile, time
 
 HELLO = '#include <stdio.h>\nint main(void) { puts("hello, world"); return 0; }\n'
@@ -14,7 +15,10 @@ def main():
     native, wasm = os.path.join(d, "hello"), os.path.join(d, "hello.wasm")
     subprocess.run(["clang", "-O2", src, "-o", native], check=True)
     subprocess.run(["clang", "--target=wasm32-wasi", "--sysroot=/usr", "-O2", src, "-o", wasm], check=True)
-    cmds = {"native": [native], "wasmind": [wasmind, "run", wasm]}
+    cwasm = os.path.join(d, "hello.cwasm")
+    subprocess.run([wasmind, "compile", wasm, "-o", cwasm], check=True, stdout=subprocess.DEVNULL)
+    cmds = {"native": [native], "wasmind": [wasmind, "run", wasm], "aot": [wasmind, "run", "--aot", wasm],
+            "cwasm": [wasmind, "run", cwasm]}
     for name, cmd in cmds.items():   # correctness first: same output
         out = subprocess.run(cmd, capture_output=True, text=True).stdout
         if out != "hello, world\n":
@@ -29,6 +33,8 @@ def main():
     print(f"| process            | median ms | ratio |\n|--------------------|----------:|------:|")
     print(f"| native hello       | {med['native']:9.3f} | 1.00x |")
     print(f"| wasmind run (WASI) | {med['wasmind']:9.3f} | {med['wasmind'] / med['native']:.2f}x |")
+    print(f"| run --aot (cached) | {med['aot']:9.3f} | {med['aot'] / med['native']:.2f}x |")
+    print(f"| run hello.cwasm    | {med['cwasm']:9.3f} | {med['cwasm'] / med['native']:.2f}x |")
     print(f"({runs} alternating runs each; whole process incl. fork/exec from Python)")
 
 if __name__ == "__main__":

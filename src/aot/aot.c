@@ -6,6 +6,7 @@
 #include "aot.h"
 #include "aot_prelude.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,12 +20,15 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <execinfo.h>
 #include <unistd.h>
 
-/* The prelude and simd.h are embedded verbatim (and wasm2c.c, for cache keys): generated code is compiled against exactly the
- * helpers this binary was built with. */
+/* The prelude and simd.h are embedded verbatim: generated code is compiled against exactly the helpers this
+ * binary was built with. Cache keys use their digest, and the translator's, made at build time. */
+#include "aot_text_digest.h"
 #ifndef WM_AOT_SRC_DIR
 #error "WM_AOT_SRC_DIR must point at src/ (set by CMakeLists.txt)"
 #endif
@@ -33,12 +37,9 @@ __asm__(".section .rodata\n"
         "wm_aot_prelude_text_:\n.incbin \"" WM_AOT_SRC_DIR "/aot/aot_prelude.h\"\n.byte 0\n"
         ".p2align 4\n"
         "wm_aot_simd_text_:\n.incbin \"" WM_AOT_SRC_DIR "/interp/simd.h\"\n.byte 0\n"
-        ".p2align 4\n"
-        "wm_aot_translator_text_:\n.incbin \"" WM_AOT_SRC_DIR "/aot/wasm2c.c\"\n.byte 0\n"
         ".previous\n");
 extern const char wm_aot_prelude_text_[] __asm__("wm_aot_prelude_text_");
 extern const char wm_aot_simd_text_[] __asm__("wm_aot_simd_text_");
-extern const char wm_aot_translator_text_[] __asm__("wm_aot_translator_text_");   /* for cache keys */
 
 /* ---- layout checks: aot_prelude.h mirrors runtime.h --------------------------------------- */
 _Static_assert(offsetof(struct wm_func, type_id) == offsetof(wm_aot_fhead, type_id), "wm_func layout");
@@ -89,20 +90,59 @@ static void sha_block(sha256 *s, const uint8_t *p)
     }
     s->h[0] += a; s->h[1] += b; s->h[2] += c; s->h[3] += d; s->h[4] += e; s->h[5] += f; s->h[6] += g; s->h[7] += h;
 }
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+/* The SHA extensions (Intel since Goldmont/Ice Lake, AMD since Zen) hash ~10x faster than the portable code:
+ * cache keys cover the translator and runtime texts (~130 KB), so this is most of a cached AOT start. */
+__attribute__((target("sha,sse4.1"))) static void sha_block_ni(sha256 *s, const uint8_t *p)
+{
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&s->h[0]), 0xB1);   /* CDAB */
+    __m128i st1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&s->h[4]), 0x1B); /* EFGH */
+    __m128i st0 = _mm_alignr_epi8(t, st1, 8);                                           /* ABEF */
+    st1 = _mm_blend_epi16(st1, t, 0xF0);                                                /* CDGH */
+    __m128i abef = st0, cdgh = st1, w[4];
+#pragma GCC unroll 16   /* constant indices keep w[] in registers */
+    for (int g = 0; g < 16; g++) {
+        __m128i x;
+        if (g < 4) x = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * g)), bswap);
+        else x = _mm_sha256msg2_epu32(_mm_add_epi32(_mm_sha256msg1_epu32(w[g & 3], w[(g + 1) & 3]),
+                                                    _mm_alignr_epi8(w[(g + 3) & 3], w[(g + 2) & 3], 4)),
+                                      w[(g + 3) & 3]);
+        w[g & 3] = x;
+        __m128i msg = _mm_add_epi32(x, _mm_loadu_si128((const __m128i *)&K256[4 * g]));
+        st1 = _mm_sha256rnds2_epu32(st1, st0, msg);
+        st0 = _mm_sha256rnds2_epu32(st0, st1, _mm_shuffle_epi32(msg, 0x0E));
+    }
+    st0 = _mm_add_epi32(st0, abef);
+    st1 = _mm_add_epi32(st1, cdgh);
+    t = _mm_shuffle_epi32(st0, 0x1B);                 /* FEBA */
+    st1 = _mm_shuffle_epi32(st1, 0xB1);               /* DCHG */
+    _mm_storeu_si128((__m128i *)&s->h[0], _mm_blend_epi16(t, st1, 0xF0));   /* DCBA */
+    _mm_storeu_si128((__m128i *)&s->h[4], _mm_alignr_epi8(st1, t, 8));      /* HGFE */
+}
+#define WM_HAVE_SHA_NI 1
+#endif
+
+static void (*sha_block_fn)(sha256 *, const uint8_t *);
+static void sha_pick(void);
+
 static void sha_init(sha256 *s)
 {
     static const uint32_t h0[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
     memcpy(s->h, h0, sizeof h0); s->len = 0; s->nbuf = 0;
+    if (!sha_block_fn) sha_pick();
 }
 static void sha_update(sha256 *s, const void *data, size_t n)
 {
     const uint8_t *p = data;
     s->len += n;
     while (n) {
-        if (s->nbuf == 0 && n >= 64) { sha_block(s, p); p += 64; n -= 64; continue; }
+        if (s->nbuf == 0 && n >= 64) { sha_block_fn(s, p); p += 64; n -= 64; continue; }
         uint32_t k = 64 - s->nbuf; if (k > n) k = (uint32_t)n;
         memcpy(s->buf + s->nbuf, p, k); s->nbuf += k; p += k; n -= k;
-        if (s->nbuf == 64) { sha_block(s, s->buf); s->nbuf = 0; }
+        if (s->nbuf == 64) { sha_block_fn(s, s->buf); s->nbuf = 0; }
     }
 }
 static void sha_final(sha256 *s, uint8_t out[32])
@@ -116,6 +156,27 @@ static void sha_final(sha256 *s, uint8_t out[32])
     sha_update(s, l, 8);
     for (int i = 0; i < 8; i++) { out[4 * i] = (uint8_t)(s->h[i] >> 24); out[4 * i + 1] = (uint8_t)(s->h[i] >> 16); out[4 * i + 2] = (uint8_t)(s->h[i] >> 8); out[4 * i + 3] = (uint8_t)s->h[i]; }
 }
+/* Chooses the block function once: the SHA extensions when the CPU has them and they reproduce the FIPS 180-2
+ * "abc" digest, else the portable code. Racing threads store the same pointer. */
+static void sha_pick(void)
+{
+    void (*fn)(sha256 *, const uint8_t *) = sha_block;
+#ifdef WM_HAVE_SHA_NI
+    unsigned a, b, c, d;
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29)) && __get_cpuid(1, &a, &b, &c, &d) &&
+        (c & (1u << 19))) {
+        static const uint8_t abc[32] = { 0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+                                         0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad };
+        sha256 t;
+        uint8_t d32[32];
+        sha_block_fn = sha_block_ni;
+        sha_init(&t); sha_update(&t, "abc", 3); sha_final(&t, d32);
+        if (!memcmp(d32, abc, 32)) fn = sha_block_ni;
+    }
+#endif
+    sha_block_fn = fn;
+}
+
 static void hex(const uint8_t *b, size_t n, char *out)
 {
     static const char d[] = "0123456789abcdef";
@@ -124,10 +185,17 @@ static void hex(const uint8_t *b, size_t n, char *out)
 }
 
 /* ---- options, compiler ---------------------------------------------------------------------- */
+static bool find_in_path(const char *prog);
+
+/* $CC when set; otherwise clang, whose vector-extension code generation is much better than GCC 12's on the
+ * SIMD128 lowering (measured on bench/: resize.simd 4x, int8dot.simd 3x faster); otherwise cc. */
 static const char *cc_name(void)
 {
     const char *cc = getenv("CC");
-    return cc && *cc && !strchr(cc, ' ') ? cc : "cc";
+    if (cc && *cc && !strchr(cc, ' ')) return cc;
+    static int have_clang = -1;
+    if (have_clang < 0) have_clang = find_in_path("clang");
+    return have_clang ? "clang" : "cc";
 }
 
 static bool find_in_path(const char *prog)
@@ -168,6 +236,10 @@ static int cc_args(const wm_aot_options *o, char *optbuf, const char **argv)
     snprintf(optbuf, 8, "-O%d", opt_level(o));
     argv[k++] = optbuf;
     for (size_t i = 0; i < NBASE; i++) argv[k++] = base_flags[i];
+    /* clang ignores -fsignaling-nans and folds x*1, x-0 and x/1 to x, which returns a signalling NaN unquieted;
+     * "may trap" floating point keeps those operations (wasm requires a quiet NaN out). */
+    const char *base = strrchr(argv[0], '/');
+    if (strstr(base ? base + 1 : argv[0], "clang")) argv[k++] = "-ffp-exception-behavior=maytrap";
     if (!(o && o->portable)) argv[k++] = "-march=native";
     return k;
 }
@@ -175,6 +247,17 @@ static int cc_args(const wm_aot_options *o, char *optbuf, const char **argv)
 /* The host CPU's feature flags (for keys of -march=native code). */
 static void cpu_flags(sha256 *s)
 {
+#ifdef WM_HAVE_SHA_NI   /* x86-64 with GNU C: ask CPUID directly; /proc/cpuinfo costs ~0.3 ms to produce */
+    /* vendor, family/model/stepping and the feature leaves -march=native decides from (each CPUID can exit to
+     * the hypervisor: ask only these) */
+    unsigned r[12] = { 0 }, a, b, c, d;
+    __get_cpuid(0, &r[0], &r[1], &r[2], &r[3]);
+    if (__get_cpuid(1, &a, &b, &c, &d)) { r[4] = a; r[5] = c; r[6] = d; }   /* not EBX: it holds the APIC id */
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) { r[7] = b; r[8] = c; r[9] = d; }
+    if (__get_cpuid(0x80000001, &a, &b, &c, &d)) { r[10] = c; r[11] = d; }
+    sha_update(s, r, sizeof r);
+    return;
+#endif
     FILE *f = fopen("/proc/cpuinfo", "r");
     if (!f) return;
     char line[8192];
@@ -188,7 +271,7 @@ static void cpu_flags(sha256 *s)
 
 static void flags_string(const wm_aot_options *o, char *buf, size_t n)
 {
-    const char *argv[NBASE + 4];
+    const char *argv[NBASE + 5];
     char optbuf[8];
     int k = cc_args(o, optbuf, argv);
     size_t len = 0;
@@ -207,9 +290,8 @@ static void cache_key(const wm_module *m, const wm_aot_options *o, char out[65])
     sha_update(&s, &abi, sizeof abi);
     sha_update(&s, flags, strlen(flags) + 1);
     if (!(o && o->portable)) cpu_flags(&s);
-    sha_update(&s, wm_aot_prelude_text_, strlen(wm_aot_prelude_text_) + 1);
-    sha_update(&s, wm_aot_simd_text_, strlen(wm_aot_simd_text_) + 1);
-    sha_update(&s, wm_aot_translator_text_, strlen(wm_aot_translator_text_) + 1);   /* translator changes */
+    /* the generated code's prelude, simd.h and the translator itself, digested at build time */
+    sha_update(&s, WM_AOT_TEXT_DIGEST, sizeof WM_AOT_TEXT_DIGEST);
     sha_update(&s, m->bytes, m->len);
     uint8_t d[32];
     sha_final(&s, d);
@@ -283,12 +365,47 @@ static bool write_all(const char *path, const void *a, size_t an, const void *b,
 typedef struct aot_code {
     char key[65];
     void *handle;
+    int fd;                    /* the memfd it was loaded from, or -1 (see load_image) */
     const wm_aot_desc *desc;
+    uintptr_t *fn_start;       /* defined functions' entry addresses, ascending ... */
+    uint32_t *fn_def;          /* ... and their defined-function indices */
     uint32_t refs;             /* modules using it; unused code stays loaded in a small LRU */
     uint64_t last_use;
     struct aot_code *next;
 } aot_code;
 static aot_code *g_codes;
+
+static void code_unload(aot_code *c)
+{
+    dlclose(c->handle);
+    if (c->fd >= 0) close(c->fd);
+    free(c->fn_start);
+    free(c->fn_def);
+    free(c);
+}
+
+static int cmp_start(const void *a, const void *b, void *starts)
+{
+    uintptr_t x = ((const uintptr_t *)starts)[*(const uint32_t *)a], y = ((const uintptr_t *)starts)[*(const uint32_t *)b];
+    return x < y ? -1 : x > y;
+}
+
+/* Sorted entry addresses of the compiled functions: a return address in a backtrace belongs to the function
+ * with the greatest entry below it. */
+static bool index_functions(aot_code *c)
+{
+    uint32_t n = c->desc->nfuncdefs;
+    if (!n || !c->desc->text_lo) return true;
+    uintptr_t *raw = malloc(n * sizeof *raw);
+    c->fn_start = malloc(n * sizeof *c->fn_start);
+    c->fn_def = malloc(n * sizeof *c->fn_def);
+    if (!raw || !c->fn_start || !c->fn_def) { free(raw); return false; }
+    for (uint32_t i = 0; i < n; i++) { raw[i] = (uintptr_t)c->desc->funcs[i]; c->fn_def[i] = i; }
+    qsort_r(c->fn_def, n, sizeof *c->fn_def, cmp_start, raw);
+    for (uint32_t i = 0; i < n; i++) c->fn_start[i] = raw[c->fn_def[i]];
+    free(raw);
+    return true;
+}
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t g_use_clock;
 #define KEEP_UNUSED 16         /* unreferenced shared objects kept loaded for reuse */
@@ -304,8 +421,7 @@ static void code_trim(void)
         if (unused <= KEEP_UNUSED || !lru) return;
         for (aot_code **pp = &g_codes; *pp; pp = &(*pp)->next)
             if (*pp == lru) { *pp = lru->next; break; }
-        dlclose(lru->handle);
-        free(lru);
+        code_unload(lru);
     }
 }
 
@@ -338,31 +454,43 @@ static aot_code *load_image(const uint8_t *buf, size_t len, const char *want_key
     if (!cwasm_check(buf, len, &h, why, wsize)) return NULL;
     if (want_key && memcmp(h.key, want_key, 64) != 0) { snprintf(why, wsize, ".cwasm was compiled from another module or configuration"); return NULL; }
     char path[4096];
-    snprintf(path, sizeof path, "%s/wasmind-aot-XXXXXX.so", tmp_dir());
-    int fd = mkstemps(path, 3);
-    if (fd < 0) { snprintf(why, wsize, "cannot create a temporary file: %s", strerror(errno)); return NULL; }
     const uint8_t *so = buf + sizeof h + h.wasm_len;
     size_t left = (size_t)h.so_len;
+    /* An anonymous in-memory file where the kernel has them (no file system round trip), else a temporary file. */
+    bool is_memfd = false;
+    int fd = -1;
+#ifdef MFD_CLOEXEC
+    fd = memfd_create("wasmind-aot", MFD_CLOEXEC);
+    if (fd >= 0) { is_memfd = true; snprintf(path, sizeof path, "/proc/self/fd/%d", fd); }
+#endif
+    if (fd < 0) {
+        snprintf(path, sizeof path, "%s/wasmind-aot-XXXXXX.so", tmp_dir());
+        fd = mkstemps(path, 3);
+    }
+    if (fd < 0) { snprintf(why, wsize, "cannot create a temporary file: %s", strerror(errno)); return NULL; }
     while (left) {
         ssize_t k = write(fd, so, left);
-        if (k <= 0) { close(fd); unlink(path); snprintf(why, wsize, "cannot write %s", path); return NULL; }
+        if (k <= 0) { close(fd); if (!is_memfd) unlink(path); snprintf(why, wsize, "cannot write %s", path); return NULL; }
         so += k; left -= (size_t)k;
     }
-    close(fd);
+    /* glibc's dlopen returns an already-loaded object of the same name, and /proc/self/fd/N names recur: a
+     * memfd stays open while its code is loaded, so no two loaded objects share a name. */
     void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    unlink(path);
-    if (!handle) { snprintf(why, wsize, "dlopen failed: %s", dlerror()); return NULL; }
+    if (!is_memfd) { close(fd); unlink(path); fd = -1; }
+    if (!handle) { if (fd >= 0) close(fd); snprintf(why, wsize, "dlopen failed: %s", dlerror()); return NULL; }
     const wm_aot_desc *d = dlsym(handle, "wm_aot_module");
     if (!d || d->magic != WM_AOT_MAGIC || d->abi != WM_AOT_ABI_VERSION || memcmp(d->key, h.key, 64) != 0 ||
         d->nfuncdefs != nfuncdefs || d->ntypes != ntypes) {
         dlclose(handle);
+        if (fd >= 0) close(fd);
         snprintf(why, wsize, "compiled code does not match the module");
         return NULL;
     }
     aot_code *c = calloc(1, sizeof *c);
-    if (!c) { dlclose(handle); snprintf(why, wsize, "out of memory"); return NULL; }
+    if (!c) { dlclose(handle); if (fd >= 0) close(fd); snprintf(why, wsize, "out of memory"); return NULL; }
     memcpy(c->key, h.key, 64); c->key[64] = 0;
-    c->handle = handle; c->desc = d;
+    c->handle = handle; c->fd = fd; c->desc = d;
+    if (!index_functions(c)) { code_unload(c); snprintf(why, wsize, "out of memory"); return NULL; }
     return c;
 }
 
@@ -451,8 +579,12 @@ static uint8_t *build_image(const wm_module *m, const wm_aot_options *o, const c
             ok = pid > 0 && wait_ok(pid);
         } else {
             pid_t *pids = calloc(ntus, sizeof *pids);
-            uint32_t next = 0, running = 0, done = 0;
+            uint32_t next = 0, running = 0, done = 0, oldest = 0;
             ok = pids != NULL;
+            /* large modules: say how far along we are (on a terminal, or when asked) */
+            const char *pe = getenv("WASMIND_AOT_PROGRESS");
+            bool progress = pe && *pe ? *pe != '0' : isatty(STDERR_FILENO);
+            if (progress) fprintf(stderr, "wasmind: compiling %u functions in %u units with %u jobs\n", m->nfuncdefs, ntus, jobs);
             while (ok && done < ntus) {
                 while (next < ntus && running < jobs) {
                     char src[4200], obj[4200];
@@ -465,16 +597,20 @@ static uint8_t *build_image(const wm_module *m, const wm_aot_options *o, const c
                     next++; running++;
                 }
                 if (!ok) break;
+                /* wait for our own children only (an embedding may have others), oldest first */
                 int st;
-                pid_t p = wait(&st);
+                pid_t p = waitpid(pids[oldest], &st, 0);
                 if (p < 0) { if (errno == EINTR) continue; ok = false; break; }
-                bool mine = false;
-                for (uint32_t u = 0; u < next; u++) if (pids[u] == p) mine = true;
-                if (!mine) continue;
-                running--; done++;
+                oldest++; running--; done++;
                 if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) ok = false;
+                if (progress) fprintf(stderr, "\rwasmind: compiled %u/%u units%s", done, ntus, done == ntus ? "\n" : "");
             }
-            while (running > 0) { int st; if (wait(&st) < 0 && errno != EINTR) break; running--; }
+            while (running > 0) {
+                int st;
+                if (waitpid(pids[oldest], &st, 0) < 0 && errno == EINTR) continue;
+                oldest++; running--;
+            }
+            if (progress && done < ntus) fputc('\n', stderr);
             free(pids);
             if (ok) {
                 char **largv = calloc(ntus + 6, sizeof *largv);
@@ -550,6 +686,49 @@ static bool cache_path(const char *key, char *out, size_t n, bool create)
     return true;
 }
 
+/* Keeps the cache directory under $WASMIND_CACHE_MAX_MB (default 1024): after a new entry is written, the
+ * least recently used .cwasm files (by access time; hits rewrite it, see wm_aot_attach) go until it is under
+ * 80% of that. Runs only after a compile, which costs far more. */
+static void cache_evict(const char *entry_path)
+{
+    const char *env = getenv("WASMIND_CACHE_MAX_MB");
+    uint64_t max = (env && *env ? strtoull(env, NULL, 10) : 1024) << 20;
+    char dir[4400];
+    snprintf(dir, sizeof dir, "%s", entry_path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || !max) return;
+    *slash = 0;
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct ent { char name[80]; time_t used; uint64_t size; } *ents = NULL;
+    size_t n = 0, cap = 0;
+    uint64_t total = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (len < 7 || len >= sizeof ents->name || strcmp(de->d_name + len - 6, ".cwasm")) continue;
+        struct stat st;
+        if (fstatat(dirfd(d), de->d_name, &st, 0) || !S_ISREG(st.st_mode)) continue;
+        if (n == cap) {
+            struct ent *p = realloc(ents, (cap = cap ? cap * 2 : 64) * sizeof *p);
+            if (!p) break;
+            ents = p;
+        }
+        memcpy(ents[n].name, de->d_name, len + 1);
+        ents[n].used = st.st_atime > st.st_mtime ? st.st_atime : st.st_mtime;
+        ents[n].size = (uint64_t)st.st_size;
+        total += ents[n++].size;
+    }
+    while (total > max - max / 5 && n) {
+        size_t oldest = 0;
+        for (size_t i = 1; i < n; i++) if (ents[i].used < ents[oldest].used) oldest = i;
+        if (unlinkat(dirfd(d), ents[oldest].name, 0) == 0) total -= ents[oldest].size;
+        ents[oldest] = ents[--n];
+    }
+    free(ents);
+    closedir(d);
+}
+
 /* Caller holds g_lock. */
 static bool attach_code(wm_module *m, aot_code *c)
 {
@@ -577,6 +756,7 @@ bool wm_aot_attach(wm_module *m, const wm_aot_options *o, char *why, size_t wsiz
             char w2[256];
             c = load_image(buf, len, key, m->nfuncdefs, m->ntypes, w2, sizeof w2);
             free(buf);
+            if (c) utimensat(AT_FDCWD, path, NULL, 0);   /* recency for cache_evict (noatime mounts) */
             if (!c) {
                 if (o && o->verbose) fprintf(stderr, "wasmind: rejecting cache entry %s (%s); recompiling\n", path, w2);
                 unlink(path);
@@ -592,7 +772,7 @@ bool wm_aot_attach(wm_module *m, const wm_aot_options *o, char *why, size_t wsiz
         if (c && !(o && o->no_cache) && cache_path(key, path, sizeof path, true)) {
             char tmp[4500];
             snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
-            if (write_all(tmp, img, len, NULL, 0, NULL, 0)) rename(tmp, path);
+            if (write_all(tmp, img, len, NULL, 0, NULL, 0) && rename(tmp, path) == 0) cache_evict(path);
             else unlink(tmp);
         }
         free(img);
@@ -600,7 +780,7 @@ bool wm_aot_attach(wm_module *m, const wm_aot_options *o, char *why, size_t wsiz
     }
     pthread_mutex_lock(&g_lock);
     aot_code *other = code_find(key);
-    if (other) { dlclose(c->handle); free(c); c = other; }
+    if (other) { code_unload(c); c = other; }
     else { c->next = g_codes; g_codes = c; }
     attach_code(m, c);
     pthread_mutex_unlock(&g_lock);
@@ -646,6 +826,8 @@ typedef struct aot_entry {
     sigjmp_buf jb;
     volatile int trap;
     struct aot_entry *prev;
+    wm_store *store;
+    const wm_instance *inst;   /* instance of the entered function: names the frames of its code */
 } aot_entry;
 
 static __thread aot_entry *tls_entry;
@@ -685,11 +867,35 @@ static bool in_region(uintptr_t a)
 
 static struct sigaction g_old_segv, g_old_bus;
 
+/* Records the wasm frames of the trapping entry into the store's backtrace (innermost first), like the
+ * interpreter does: return addresses inside the entered instance's compiled code, mapped to function indices.
+ * Frames of other code (host functions, interpreted callees) are skipped. Called on the trapping thread, from
+ * rt_trap or the fault handler (backtrace() was warmed up in thread_init, so it does not allocate here). */
+static void record_backtrace(aot_entry *e)
+{
+    const wm_instance *in = e->inst;
+    const aot_code *c = in && in->module ? in->module->aot : NULL;
+    if (!c || !c->fn_start || !e->store) return;
+    void *pcs[64];
+    int n = backtrace(pcs, 64);
+    uint32_t nbt = 0;
+    for (int i = 0; i < n && nbt < 32; i++) {
+        uintptr_t pc = (uintptr_t)pcs[i];
+        if (pc <= (uintptr_t)c->desc->text_lo || pc > (uintptr_t)c->desc->text_hi || pc <= c->fn_start[0]) continue;
+        uint32_t lo = 0, hi = c->desc->nfuncdefs;   /* greatest start <= pc - 1 (pc is a return address) */
+        while (hi - lo > 1) { uint32_t mid = (lo + hi) / 2; if (c->fn_start[mid] <= pc - 1) lo = mid; else hi = mid; }
+        e->store->bt_inst[nbt] = in;
+        e->store->bt_func[nbt++] = in->module->nfunc_imports + c->fn_def[lo];
+    }
+    e->store->nbt = nbt;
+}
+
 static void fault_handler(int sig, siginfo_t *si, void *uc)
 {
     aot_entry *e = tls_entry;
     if (e && in_region((uintptr_t)si->si_addr)) {
         e->trap = WM_TRAP_MEMORY_OOB;
+        record_backtrace(e);
         siglongjmp(e->jb, 1);
     }
     struct sigaction *old = sig == SIGSEGV ? &g_old_segv : &g_old_bus;
@@ -714,6 +920,9 @@ static void thread_init(void)
 {
     if (tls_stack_limit) return;
     pthread_once(&g_sig_once, install_handlers);
+    /* backtrace() loads the unwinder on first use (malloc, dlopen): do that now, not in a signal handler */
+    void *warm[2];
+    backtrace(warm, 2);
     /* alternate signal stack for this thread (mmap'd: lives as long as the thread) */
     stack_t cur;
     if (sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_DISABLE)) {
@@ -726,6 +935,19 @@ static void thread_init(void)
     }
     char *lo = NULL; size_t size = 0;
     pthread_attr_t attr;
+#if defined(__GLIBC__)
+    /* The main thread: glibc's pthread_getattr_np parses /proc/self/maps for it (~0.1 ms of every start-up);
+     * its stack ends at __libc_stack_end and may grow to RLIMIT_STACK (the kernel keeps other mappings a
+     * guard gap further away). */
+    extern void *__libc_stack_end;
+    struct rlimit rl;
+    if (getpid() == (pid_t)syscall(SYS_gettid) && __libc_stack_end && getrlimit(RLIMIT_STACK, &rl) == 0) {
+        size_t cap = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > ((size_t)1 << 30) ? (size_t)8 << 20 : (size_t)rl.rlim_cur;
+        uintptr_t top = ((uintptr_t)__libc_stack_end + 4095) & ~(uintptr_t)4095;
+        lo = (char *)(top - cap);
+        size = cap;
+    } else
+#endif
     if (pthread_getattr_np(pthread_self(), &attr) == 0) {
         void *addr = NULL;
         if (pthread_attr_getstack(&attr, &addr, &size) == 0) lo = addr;
@@ -746,6 +968,8 @@ wm_trap wm_aot_call(wm_store *s, wm_func *f, uint64_t *fp)
     aot_entry e;
     e.trap = WM_TRAP_NONE;
     e.prev = tls_entry;
+    e.store = s;
+    e.inst = f->inst;
     uint32_t depth = s->depth;
     uint64_t *sp = s->sp;
     s->aot_stack_limit = tls_stack_limit;
@@ -761,7 +985,7 @@ wm_trap wm_aot_call(wm_store *s, wm_func *f, uint64_t *fp)
     tls_entry = e.prev;
     s->depth = depth;
     s->sp = sp;
-    if (e.trap != WM_TRAP_NONE) s->nbt = 0;
+
     return (wm_trap)e.trap;
 }
 
@@ -771,6 +995,7 @@ static __attribute__((noreturn)) void rt_trap(wm_aot_ctx *ctx, int trap)
     (void)ctx;
     aot_entry *e = tls_entry;
     e->trap = trap;
+    record_backtrace(e);
     siglongjmp(e->jb, 1);
 }
 

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define WM_AOT_ABI_VERSION 2u
+#define WM_AOT_ABI_VERSION 4u
 #define WM_AOT_MAGIC 0x544F414Du /* "MAOT" */
 
 /* Trap codes: the values of wm_trap in wasmind.h (checked by aot.c). */
@@ -77,6 +77,7 @@ typedef struct wm_aot_desc {
     uint32_t nfuncdefs, ntypes;
     void *const *funcs;        /* typed functions of the defined functions */
     void *const *tramps;       /* trampoline of each module type */
+    const char *text_lo, *text_hi;   /* the wasm functions' code (section wm_wasm_text), for backtraces */
 } wm_aot_desc;
 
 #ifndef WM_AOT_RUNTIME_SIDE
@@ -90,21 +91,34 @@ static inline __attribute__((noreturn, cold, noinline)) void wm_trap(wm_aot_ctx 
     ctx->rt->trap(ctx, t);
 }
 
+/* The stack pointer, read without forcing a frame pointer (which __builtin_frame_address(0) does). */
+#if defined(__x86_64__)
+#  define WM_STACK_POINTER() (__extension__({ char *sp_; __asm__("mov %%rsp, %0" : "=r"(sp_)); sp_; }))
+#elif defined(__aarch64__)
+#  define WM_STACK_POINTER() (__extension__({ char *sp_; __asm__("mov %0, sp" : "=r"(sp_)); sp_; }))
+#else
+#  define WM_STACK_POINTER() ((char *)__builtin_frame_address(0))
+#endif
+/* Call depth travels in a register: every compiled function takes d_, the number of wasm frames below it.
+ * Keeping it in the store instead costs a load-increment-store on each call and a store-to-load forwarding
+ * stall on the next one. The store's counter is only brought up to date before leaving compiled code
+ * (WM_SYNC_DEPTH), so host functions and the interpreter see the right depth. */
 #define WM_ENTER(ctx)                                                                          \
     do {                                                                                       \
-        if (WM_UNLIKELY(*(ctx)->depth >= (ctx)->max_depth ||                                  \
-                        (char *)__builtin_frame_address(0) < *(ctx)->stack_limit))             \
+        if (WM_UNLIKELY(d_ >= (ctx)->max_depth ||                                              \
+                        WM_STACK_POINTER() < *(ctx)->stack_limit))                             \
             wm_trap((ctx), WM_AOT_TRAP_STACK_EXHAUSTED);                                       \
-        ++*(ctx)->depth;                                                                       \
         if (WM_UNLIKELY(*(ctx)->limits) && --*(ctx)->fuel_left < 0) (ctx)->rt->fuel(ctx);     \
     } while (0)
-#define WM_LEAVE(ctx) (--*(ctx)->depth)
+#define WM_LEAVE(ctx) ((void)0)
+#define WM_SYNC_DEPTH(ctx) (*(ctx)->depth = d_ + 1)
 #define WM_FUEL(ctx)                                                                           \
     do { if (WM_UNLIKELY(*(ctx)->limits) && --*(ctx)->fuel_left < 0) (ctx)->rt->fuel(ctx); } while (0)
 
 /* Loads can trap: force their (full-width) result to exist even when wasm drops it. */
 #define WM_FORCE(v) __asm__ volatile("" : : "r"(v))
-#define WM_FORCE_V(v) __asm__ volatile("" : : "r"((v).u64[0]), "r"((v).u64[1]))
+/* v128 loads: a volatile read of the access's last byte faults exactly when the access would. */
+#define WM_TOUCH(p, n) ((void)*(volatile const uint8_t *)((p) + (n) - 1))
 
 /* Effective address: guard pages cover 4 GiB + 4 GiB beyond the base. */
 #define WM_EA(a, off) (mem + ((uint64_t)(uint32_t)(a) + (uint64_t)(off##u)))

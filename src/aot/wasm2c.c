@@ -311,6 +311,17 @@ typedef struct gen {
     bool live;
     bool simd;
     bool too_big;          /* operand stack or nesting beyond what C compilers digest: interpret */
+    /* Trap-preserving touches of v128 loads (WM_TOUCH) that turn out to be redundant are blanked: when a loaded
+     * vector flows only through lane-wise operations into a v128.store, all 16 bytes are needed, so the C
+     * compiler can neither drop nor narrow the load. Per stack slot: body offsets of the touches its value
+     * depends on, valid while the slot's epoch is current; any instruction not known to leave the other slots
+     * alone starts a new epoch. */
+    uint32_t (*tpos)[4];
+    uint8_t *tn;
+    uint32_t *tepoch;
+    uint32_t epoch;
+    uint32_t prev_local;   /* local index when the previous instruction was local.get/tee, else UINT32_MAX */
+    uint32_t this_local;   /* what prev_local becomes for the next instruction */
     char err[200];
 } gen;
 
@@ -343,9 +354,20 @@ static bool push(gen *g, uint8_t t)
         uint32_t cap = g->cap ? g->cap * 2 : 64;
         uint8_t *p = realloc(g->stk, cap);
         if (!p) return false;
-        g->stk = p; g->cap = cap;
+        g->stk = p;
+        uint32_t (*tp)[4] = realloc(g->tpos, cap * sizeof *tp);
+        if (!tp) return false;
+        g->tpos = tp;
+        uint8_t *tn = realloc(g->tn, cap);
+        if (!tn) return false;
+        g->tn = tn;
+        uint32_t *te = realloc(g->tepoch, cap * sizeof *te);
+        if (!te) return false;
+        g->tepoch = te;
+        g->cap = cap;
     }
     g->stk[g->h] = t;
+    g->tn[g->h] = 0;
     int ci = cls_idx(vclass(t));
     if (g->h + 1 > g->maxh[ci]) g->maxh[ci] = g->h + 1;
     if (t == WM_V128) g->simd = true;
@@ -392,7 +414,7 @@ static void set_top_types(gen *g, const ctl *c, uint32_t n, bool results)
 /* ---- per-type helpers: call through wm_func (calli), trampoline from cells (tramp) ----------------- */
 static void emit_params_decl(sbuf *o, const wm_type *t, const char *prefix)
 {
-    sb_puts(o, "wm_aot_ctx *ctx");
+    sb_puts(o, "wm_aot_ctx *ctx, uint32_t d_");
     for (uint32_t i = 0; i < t->nparams; i++) sb_printf(o, ", %s %s%u", ctype(t->params[i]), prefix, i);
     if (t->nresults > 1) sb_puts(o, ", uint64_t *res_");
 }
@@ -402,7 +424,7 @@ static void emit_type_helpers(const wm_module *m, sbuf *o, bool define)
     for (uint32_t ti = 0; ti < m->ntypes; ti++) {
         const wm_type *t = &m->types[ti];
         sb_printf(o, "typedef %s (*wm_ft%u)(", ret_ctype(t), ti);
-        sb_puts(o, "wm_aot_ctx *");
+        sb_puts(o, "wm_aot_ctx *, uint32_t");
         for (uint32_t i = 0; i < t->nparams; i++) sb_printf(o, ", %s", ctype(t->params[i]));
         if (t->nresults > 1) sb_puts(o, ", uint64_t *");
         sb_puts(o, ");\n");
@@ -411,12 +433,12 @@ static void emit_type_helpers(const wm_module *m, sbuf *o, bool define)
         if (!cells) cells = 1;
         /* calli */
         sb_printf(o, "static inline __attribute__((unused)) %s wm_calli%u(", ret_ctype(t), ti);
-        sb_puts(o, "wm_aot_ctx *ctx, wm_aot_fhead *f_");
+        sb_puts(o, "wm_aot_ctx *ctx, uint32_t d_, wm_aot_fhead *f_");
         for (uint32_t i = 0; i < t->nparams; i++) sb_printf(o, ", %s p%u", ctype(t->params[i]), i);
         if (t->nresults > 1) sb_puts(o, ", uint64_t *res_");
         sb_puts(o, ")\n{\n    if (WM_LIKELY(f_->aot_fn != 0)) {\n        ");
         if (t->nresults == 1) sb_puts(o, "return ");
-        sb_printf(o, "((wm_ft%u)f_->aot_fn)((wm_aot_ctx *)f_->aot_ctx", ti);
+        sb_printf(o, "((wm_ft%u)f_->aot_fn)((wm_aot_ctx *)f_->aot_ctx, d_ + 1", ti);
         for (uint32_t i = 0; i < t->nparams; i++) sb_printf(o, ", p%u", i);
         if (t->nresults > 1) sb_puts(o, ", res_");
         sb_puts(o, ");\n");
@@ -427,7 +449,7 @@ static void emit_type_helpers(const wm_module *m, sbuf *o, bool define)
             if (t->params[i] == WM_V128) { sb_printf(o, "    memcpy(&c_[%u], &p%u, 16);\n", k, i); k += 2; }
             else { sb_printf(o, "    c_[%u] = p%u;\n", k, i); k++; }
         }
-        sb_puts(o, "    ctx->rt->call(ctx, f_, c_);\n");
+        sb_puts(o, "    WM_SYNC_DEPTH(ctx);\n    ctx->rt->call(ctx, f_, c_);\n");
         if (t->nresults == 1) {
             if (t->results[0] == WM_V128) sb_puts(o, "    wm_v128 r_; memcpy(&r_, c_, 16); return r_;\n");
             else sb_printf(o, "    return (%s)c_[0];\n", ctype(t->results[0]));
@@ -444,7 +466,7 @@ static void emit_type_helpers(const wm_module *m, sbuf *o, bool define)
         }
         sb_puts(o, "    ");
         if (t->nresults == 1) sb_printf(o, "%s r_ = ", ctype(t->results[0]));
-        sb_printf(o, "((wm_ft%u)fn)(ctx", ti);
+        sb_printf(o, "((wm_ft%u)fn)(ctx, *ctx->depth", ti);
         for (uint32_t i = 0; i < t->nparams; i++) sb_printf(o, ", p%u", i);
         if (t->nresults > 1) sb_puts(o, ", c_");
         sb_puts(o, ");\n");
@@ -483,7 +505,25 @@ static void emit_load(gen *g, uint8_t tout, const char *expr, uint32_t off)
     sb_printf(g->o, "%s = ", vn(g, g->h - 1));
     sb_printf(g->o, expr, ea);
     /* the load may trap: keep the compiler from deleting or narrowing it */
-    sb_printf(g->o, "; %s(%s);\n", tout == WM_V128 ? "WM_FORCE_V" : "WM_FORCE", vn(g, g->h - 1));
+    sb_printf(g->o, "; WM_FORCE(%s);\n", vn(g, g->h - 1));
+}
+/* A v128 load of `width` bytes. Instead of pinning the loaded vector (which drags it through general
+ * registers and defeats vector code generation), a volatile read of its last byte keeps the trap: the
+ * access is in bounds exactly when its last byte is. */
+static void emit_load_v(gen *g, const char *expr, uint32_t off, uint32_t width)
+{
+    char a[24];
+    snprintf(a, sizeof a, "%s", vn(g, g->h - 1));
+    g->h--;
+    push(g, WM_V128);
+    char ea[64];
+    snprintf(ea, sizeof ea, "WM_EA(%s, %" PRIu32 ")", a, off);
+    g->tpos[g->h - 1][0] = (uint32_t)g->o->n;
+    g->tn[g->h - 1] = 1;
+    g->tepoch[g->h - 1] = g->epoch;
+    sb_printf(g->o, "WM_TOUCH(%s, %u); %s = ", ea, width, vn(g, g->h - 1));
+    sb_printf(g->o, expr, ea);
+    sb_puts(g->o, ";\n");
 }
 static void emit_store(gen *g, const char *fn, uint32_t off)
 {
@@ -501,8 +541,9 @@ static void emit_call(gen *g, uint32_t ti, const char *callee, const char *fhead
     char args[4096]; size_t al = 0;
     args[0] = 0;
     sbuf ab = {0};
-    sb_puts(&ab, "ctx");
-    if (fhead) sb_printf(&ab, ", %s", fhead);
+    /* direct calls pass the callee's depth; wm_calli* get ours and add one where they enter compiled code */
+    if (fhead) sb_printf(&ab, "ctx, d_, %s", fhead);
+    else sb_puts(&ab, "ctx, d_ + 1");
     for (uint32_t i = 0; i < t->nparams; i++) sb_printf(&ab, ", %s", vn(g, base + i));
     if (t->nresults > 1) sb_puts(&ab, ", r_");
     (void)args; (void)al;
@@ -591,31 +632,108 @@ static bool skip_immediates(rd *r, uint32_t op)
     return true;
 }
 
+static bool tracked(const gen *g, uint32_t h) { return g->tn[h] && g->tepoch[h] == g->epoch; }
+
+/* v128 operations after which a v128.store proves every operand lane was read: float lane-wise arithmetic,
+ * rounding, comparisons and int<->float conversions. IEEE semantics (no -ffast-math, signalling NaNs on) keep the
+ * C compiler from folding an operand away (x - x, x * 0 and x == x all depend on x). Integer and bitwise
+ * operations are left out on purpose: x - x, x & 0 or x == x fold to constants and would drop the load. */
+static bool lanewise_simd(uint32_t sub)
+{
+    return (sub >= 0x41 && sub <= 0x4C) || (sub >= 0x67 && sub <= 0x6A) || sub == 0x74 || sub == 0x75 ||
+           sub == 0x7A || sub == 0x94 || (sub >= 0xE0 && sub <= 0xFB);
+}
+
+/* Runs a lane-wise v128 operation of n operands through op_n, carrying the operands' touch lists over. */
+static void lanewise_op(gen *g, uint32_t n, const char *fmt)
+{
+    uint32_t pos[4], k = 0;
+    bool keep = true;
+    for (uint32_t i = g->h - n; i < g->h && keep; i++) {
+        if (!tracked(g, i)) continue;
+        for (uint32_t j = 0; j < g->tn[i]; j++) {
+            if (k == 4) { keep = false; break; }
+            pos[k++] = g->tpos[i][j];
+        }
+    }
+    op_n(g, n, WM_V128, fmt);
+    if (keep && k) {
+        memcpy(g->tpos[g->h - 1], pos, k * sizeof pos[0]);
+        g->tn[g->h - 1] = (uint8_t)k;
+        g->tepoch[g->h - 1] = g->epoch;
+    }
+}
+
+/* A v128.store needs all 16 bytes of its value: the loads it came from can no longer vanish. */
+static void blank_touches(gen *g, uint32_t h)
+{
+    if (!tracked(g, h)) return;
+    for (uint32_t j = 0; j < g->tn[h]; j++) {
+        char *t = g->o->p + g->tpos[h][j];
+        if (strncmp(t, "WM_TOUCH(", 9)) continue;
+        for (; *t != ';'; t++) *t = ' ';
+        *t = ' ';
+    }
+    g->tn[h] = 0;
+}
+
+/* Recognises the sequence clang's wasm backend emits for a vectorised int -> float conversion of four narrow
+ * lanes (there is no such wasm instruction), with V the top of the stack, held in local X as well:
+ *   i8x16.extract_lane_u L; f32.convert_i32_u; f32x4.splat;
+ *   then for k = 1..3: local.get X; i8x16.extract_lane_u L+k; f32.convert_i32_u; f32x4.replace_lane k
+ * (likewise _s lanes with convert_i32_s, and i16x8 lanes), and emits one widening vector conversion: the C
+ * compiler does not rebuild it from the per-lane code. r is just past the extract's opcode; on a match the
+ * whole sequence is consumed. */
+static bool try_lanes_to_f32x4(gen *g, rd *r, uint32_t sub)
+{
+    if (g->prev_local == UINT32_MAX) return false;
+    bool sign = sub == 0x15 || sub == 0x18, wide = sub >= 0x18;
+    uint8_t cvt = sign ? 0xB2 : 0xB3;
+    rd q = *r;
+    uint32_t lane0 = rd_u8(&q);
+    if (lane0 % 4 || lane0 + 4 > (wide ? 8u : 16u)) return false;
+    if (rd_u8(&q) != cvt || rd_u8(&q) != 0xFD || rd_u32(&q) != 0x13) return false;
+    for (uint32_t k = 1; k < 4; k++) {
+        if (rd_u8(&q) != 0x20 || rd_u32(&q) != g->prev_local) return false;
+        if (rd_u8(&q) != 0xFD || rd_u32(&q) != sub || rd_u8(&q) != lane0 + k) return false;
+        if (rd_u8(&q) != cvt || rd_u8(&q) != 0xFD || rd_u32(&q) != 0x20 || rd_u8(&q) != k) return false;
+    }
+    if (q.p > q.end) return false;
+    *r = q;
+    const char *vt = wide ? (sign ? "wm_vi16" : "wm_vu16") : (sign ? "wm_vi8" : "wm_vu8");
+    const char *v = vn(g, g->h - 1);
+    g->h--; push(g, WM_V128);
+    sb_printf(g->o, "{ %s t_ = WM_TOVEC(%s, %s); %s = WM_FROMVEC(__builtin_convertvector(__builtin_shufflevector(t_, t_, %u, %u, %u, %u), wm_vf32)); }\n",
+              vt, vt, v, vn(g, g->h - 1), lane0, lane0 + 1, lane0 + 2, lane0 + 3);
+    return true;
+}
+
 static bool translate_simd(gen *g, rd *r, uint32_t sub)
 {
     sbuf *o = g->o;
     uint32_t off;
+    if ((sub == 0x15 || sub == 0x16 || sub == 0x18 || sub == 0x19) && try_lanes_to_f32x4(g, r, sub)) return true;
     switch (sub) {
-    case 0x00: skip_memarg(r, &off); emit_load(g, WM_V128, "wm_ldv(%s)", off); return true;
-    case 0x07: skip_memarg(r, &off); emit_load(g, WM_V128, "wm_i8x16_splat(wm_ld8(%s))", off); return true;
-    case 0x08: skip_memarg(r, &off); emit_load(g, WM_V128, "wm_i16x8_splat(wm_ld16(%s))", off); return true;
-    case 0x09: skip_memarg(r, &off); emit_load(g, WM_V128, "wm_i32x4_splat(wm_ld32(%s))", off); return true;
-    case 0x0A: skip_memarg(r, &off); emit_load(g, WM_V128, "wm_i64x2_splat(wm_ld64(%s))", off); return true;
-    case 0x0B: skip_memarg(r, &off); emit_store(g, "wm_stv", off); return true;
-    case 0x5C: skip_memarg(r, &off); emit_load(g, WM_V128, "wm_ld32z(%s)", off); return true;
-    case 0x5D: skip_memarg(r, &off); emit_load(g, WM_V128, "wm_ld64z(%s)", off); return true;
+    case 0x00: skip_memarg(r, &off); emit_load_v(g, "wm_ldv(%s)", off, 16); return true;
+    case 0x07: skip_memarg(r, &off); emit_load_v(g, "wm_i8x16_splat(wm_ld8(%s))", off, 1); return true;
+    case 0x08: skip_memarg(r, &off); emit_load_v(g, "wm_i16x8_splat(wm_ld16(%s))", off, 2); return true;
+    case 0x09: skip_memarg(r, &off); emit_load_v(g, "wm_i32x4_splat(wm_ld32(%s))", off, 4); return true;
+    case 0x0A: skip_memarg(r, &off); emit_load_v(g, "wm_i64x2_splat(wm_ld64(%s))", off, 8); return true;
+    case 0x0B: skip_memarg(r, &off); blank_touches(g, g->h - 1); emit_store(g, "wm_stv", off); return true;
+    case 0x5C: skip_memarg(r, &off); emit_load_v(g, "wm_ld32z(%s)", off, 4); return true;
+    case 0x5D: skip_memarg(r, &off); emit_load_v(g, "wm_ld64z(%s)", off, 8); return true;
     case 0x0C: case 0x0D: {
         uint64_t w[2] = { 0, 0 };
         for (int i = 0; i < 16; i++) w[i / 8] |= (uint64_t)rd_u8(r) << (8 * (i % 8));
         if (sub == 0x0C) {
             push(g, WM_V128);
-            sb_printf(o, "%s.u64[0] = 0x%" PRIx64 "ull; %s.u64[1] = 0x%" PRIx64 "ull;\n", vn(g, g->h - 1), w[0], vn(g, g->h - 1), w[1]);
+            sb_printf(o, "%s = WM_FROMVEC(((wm_vu64){ 0x%" PRIx64 "ull, 0x%" PRIx64 "ull }));\n", vn(g, g->h - 1), w[0], w[1]);
         } else {
             char a[24], b[24];
             snprintf(a, sizeof a, "%s", vn(g, g->h - 2));
             snprintf(b, sizeof b, "%s", vn(g, g->h - 1));
             g->h -= 2; push(g, WM_V128);
-            sb_printf(o, "{ wm_v128 s_; s_.u64[0] = 0x%" PRIx64 "ull; s_.u64[1] = 0x%" PRIx64 "ull; %s = wm_i8x16_shuffle(%s, %s, s_); }\n",
+            sb_printf(o, "{ wm_v128 s_ = WM_FROMVEC(((wm_vu64){ 0x%" PRIx64 "ull, 0x%" PRIx64 "ull })); %s = wm_i8x16_shuffle(%s, %s, s_); }\n",
                       w[0], w[1], vn(g, g->h - 1), a, b);
         }
         return true;
@@ -646,13 +764,15 @@ static bool translate_simd(gen *g, rd *r, uint32_t sub)
         if (!e->replace) {
             char v[24]; snprintf(v, sizeof v, "%s", vn(g, g->h - 1));
             g->h--; push(g, e->t);
-            sb_printf(o, "%s = %s%s.%s[%u];\n", vn(g, g->h - 1), e->cast, v, e->field, lane);
+            /* through GNU vector subscripts, not the union's arrays: the value stays in a vector register */
+            sb_printf(o, "%s = %sWM_TOVEC(wm_v%s, %s)[%u];\n", vn(g, g->h - 1), e->cast, e->field, v, lane);
         } else {
             char v[24], x[24];
             snprintf(v, sizeof v, "%s", vn(g, g->h - 2));
             snprintf(x, sizeof x, "%s", vn(g, g->h - 1));
             g->h--;
-            sb_printf(o, "%s.%s[%u] = %s%s;\n", v, e->field, lane, e->cast, x);
+            sb_printf(o, "{ wm_v%s t_ = WM_TOVEC(wm_v%s, %s); t_[%u] = %s%s; %s = WM_FROMVEC(t_); }\n", e->field, e->field, v,
+                      lane, e->cast, x, v);
         }
         return true;
     }
@@ -664,29 +784,50 @@ static bool translate_simd(gen *g, rd *r, uint32_t sub)
         char a[24], v[24];
         snprintf(a, sizeof a, "%s", vn(g, g->h - 2));
         snprintf(v, sizeof v, "%s", vn(g, g->h - 1));
+        unsigned bits = 8 * w;   /* lanes through GNU vector subscripts: the vector stays in a register */
         if (sub <= 0x57) {
             g->h -= 2; push(g, WM_V128);
-            sb_printf(o, "%s = %s; memcpy(&%s.u8[%u], WM_EA(%s, %u), %u); WM_FORCE_V(%s);\n", vn(g, g->h - 1), v, vn(g, g->h - 1), lane * w, a, off, w, vn(g, g->h - 1));
+            sb_printf(o, "WM_TOUCH(WM_EA(%s, %u), %u); { wm_vu%u t_ = WM_TOVEC(wm_vu%u, %s); t_[%u] = wm_ld%u(WM_EA(%s, %u)); %s = WM_FROMVEC(t_); }\n",
+                      a, off, w, bits, bits, v, lane, bits, a, off, vn(g, g->h - 1));
         } else {
             g->h -= 2;
-            sb_printf(o, "memcpy(WM_EA(%s, %u), &%s.u8[%u], %u);\n", a, off, v, lane * w, w);
+            sb_printf(o, "wm_st%u(WM_EA(%s, %u), WM_TOVEC(wm_vu%u, %s)[%u]);\n", bits, a, off, bits, v, lane);
         }
         return true;
     }
     switch (simd_tab[sub].kind) {
-    case S_UNOP: { char f[80]; snprintf(f, sizeof f, "%s(%%s)", simd_tab[sub].fn); UN(WM_V128, WM_V128, f); return true; }
-    case S_BINOP: { char f[80]; snprintf(f, sizeof f, "%s(%%s, %%s)", simd_tab[sub].fn); BIN(WM_V128, f); return true; }
+    case S_UNOP: { char f[80]; snprintf(f, sizeof f, "%s(%%s)", simd_tab[sub].fn);
+        if (lanewise_simd(sub)) lanewise_op(g, 1, f); else UN(WM_V128, WM_V128, f);
+        return true; }
+    case S_BINOP: { char f[80]; snprintf(f, sizeof f, "%s(%%s, %%s)", simd_tab[sub].fn);
+        if (lanewise_simd(sub)) lanewise_op(g, 2, f); else BIN(WM_V128, f);
+        return true; }
     case S_TESTOP: { char f[80]; snprintf(f, sizeof f, "(uint32_t)%s(%%s)", simd_tab[sub].fn); UN(WM_V128, WM_I32, f); return true; }
     case S_SHIFTOP: { char f[80]; snprintf(f, sizeof f, "%s(%%s, %%s)", simd_tab[sub].fn); BIN(WM_V128, f); return true; }
     case S_LOAD_EXT: {
         skip_memarg(r, &off);
         char f[80]; snprintf(f, sizeof f, "%s(wm_ld64z(%%s))", simd_tab[sub].fn);
-        emit_load(g, WM_V128, f, off);
+        emit_load_v(g, f, off, 8);
         return true;
     }
     default:
         snprintf(g->err, sizeof g->err, "unsupported SIMD opcode 0xfd %u", sub);
         return false;
+    }
+}
+
+/* Instructions that only pop their operands and push a fresh result, leaving every other slot's value alone
+ * (see gen.tpos); the list is short on purpose: anything else ends the current epoch. */
+static bool keeps_other_slots(uint32_t op)
+{
+    switch (op) {
+    case 0x20: case 0x21: case 0x22: case 0x41: case 0x42: case 0x6A: case 0x6B: case 0x6C: case 0x74:
+    case 0x200: case 0x201: case 0x202: case 0x203: case 0x204: case 0x205: case 0x206: case 0x207:
+    case 0x208: case 0x209: case 0x20A: case 0x20B: case 0x20C: case 0x20F: case 0x210: case 0x211:
+    case 0x212: case 0x213: case 0x214: case 0x25C: case 0x25D:
+        return true;
+    default:
+        return op >= 0x200 && lanewise_simd(op - 0x200);
     }
 }
 
@@ -710,10 +851,14 @@ static bool translate_body(gen *g, uint32_t defidx)
     push_ctl(g, fc);
     bool ok = true;
 
+    g->this_local = UINT32_MAX;
     while (g->nc > 0 && r.p < r.end && !g->too_big) {
+        g->prev_local = g->this_local;
+        g->this_local = UINT32_MAX;
         uint32_t op = rd_u8(&r);
         if (op == 0xFC) op = 0x100 + rd_u32(&r);
         else if (op == 0xFD) { op = 0x200 + rd_u32(&r); g->simd = true; }
+        if (!keeps_other_slots(op)) g->epoch++;
         /* immediates common to dead and live code */
         if (!g->live) {
             ctl *top = &g->c[g->nc - 1];
@@ -843,9 +988,9 @@ static bool translate_body(gen *g, uint32_t defidx)
             sb_printf(o, "%s = %s ? %s : %s;\n", a, cb, a, b);
             break;
         }
-        case 0x20: { uint32_t i = rd_u32(&r); push(g, ltypes[i]); sb_printf(o, "%s = l%u;\n", vn(g, g->h - 1), i); break; }
+        case 0x20: { uint32_t i = rd_u32(&r); push(g, ltypes[i]); sb_printf(o, "%s = l%u;\n", vn(g, g->h - 1), i); g->this_local = i; break; }
         case 0x21: { uint32_t i = rd_u32(&r); sb_printf(o, "l%u = %s;\n", i, vn(g, g->h - 1)); g->h--; break; }
-        case 0x22: { uint32_t i = rd_u32(&r); sb_printf(o, "l%u = %s;\n", i, vn(g, g->h - 1)); break; }
+        case 0x22: { uint32_t i = rd_u32(&r); sb_printf(o, "l%u = %s;\n", i, vn(g, g->h - 1)); g->this_local = i; break; }
         case 0x23: {
             uint32_t i = rd_u32(&r);
             uint8_t t = m->global_types[i].type;
@@ -1169,7 +1314,8 @@ static bool emit_function(gen *g, uint32_t defidx, sbuf *out)
             if (t->params[i] == WM_V128) { sb_printf(out, "    memcpy(&c_[%u], &l%u, 16);\n", k, i); k += 2; }
             else { sb_printf(out, "    c_[%u] = l%u;\n", k, i); k++; }
         }
-        sb_printf(out, "    ctx->rt->interp(ctx, %u, c_);\n", defidx + m->nfunc_imports);
+        /* the stub has no frame of its own: the interpreter counts the callee's */
+        sb_printf(out, "    *ctx->depth = d_;\n    ctx->rt->interp(ctx, %u, c_);\n", defidx + m->nfunc_imports);
         if (t->nresults == 1) {
             if (t->results[0] == WM_V128) sb_puts(out, "    wm_v128 r_; memcpy(&r_, c_, 16); return r_;\n");
             else sb_printf(out, "    return (%s)c_[0];\n", ctype(t->results[0]));
@@ -1243,7 +1389,7 @@ bool wm_aot_translate(const wm_module *m, const char *key, const char *prelude, 
         ok = emit_function(&g, d, &fb[d]);
         total += fb[d].n;
     }
-    free(g.stk); free(g.c);
+    free(g.stk); free(g.c); free(g.tpos); free(g.tn); free(g.tepoch);
     if (!ok) {
         snprintf(err, errsz, "%s", g.err[0] ? g.err : "out of memory");
         for (uint32_t d = 0; d < nd; d++) free(fb[d].p);
@@ -1270,7 +1416,8 @@ bool wm_aot_translate(const wm_module *m, const char *key, const char *prelude, 
         sb_puts(&o, prelude);
         if (g.simd) { sb_puts(&o, "\n"); sb_puts(&o, simd_h); sb_puts(&o, "\n"); sb_puts(&o, simd_glue); }
         emit_type_helpers(m, &o, true);
-        for (uint32_t k = 0; k < nd; k++) { sb_puts(&o, "__attribute__((visibility(\"hidden\"))) "); emit_proto(m, &o, k); sb_puts(&o, ";\n"); }
+        /* wasm functions get a section of their own, so a backtrace can tell them from helpers (wm_trap, trampolines) */
+        for (uint32_t k = 0; k < nd; k++) { sb_puts(&o, "__attribute__((visibility(\"hidden\"), section(\"wm_wasm_text\"))) "); emit_proto(m, &o, k); sb_puts(&o, ";\n"); }
         sb_puts(&o, "\n");
         uint64_t limit = (u == ntus - 1) ? UINT64_MAX : per * (u + 1);
         while (d < nd && (acc < limit || u == ntus - 1)) { sb_putn(&o, fb[d].p ? fb[d].p : "", fb[d].n); acc += fb[d].n; d++; }
@@ -1281,9 +1428,11 @@ bool wm_aot_translate(const wm_module *m, const char *key, const char *prelude, 
             sb_printf(&o, " };\nstatic void *const wm_tramps_[%u] = {", m->ntypes ? m->ntypes : 1);
             for (uint32_t k = 0; k < m->ntypes; k++) sb_printf(&o, "%s(void *)wm_tramp%u", k ? ", " : " ", k);
             if (!m->ntypes) sb_puts(&o, " 0");
-            sb_printf(&o, " };\n__attribute__((visibility(\"default\"))) const wm_aot_desc wm_aot_module = {\n"
-                          "    WM_AOT_MAGIC, WM_AOT_ABI_VERSION, \"%s\", %u, %u, wm_funcs_, wm_tramps_ };\n",
-                      key, nd, m->ntypes);
+            sb_printf(&o, " };\n%s__attribute__((visibility(\"default\"))) const wm_aot_desc wm_aot_module = {\n"
+                          "    WM_AOT_MAGIC, WM_AOT_ABI_VERSION, \"%s\", %u, %u, wm_funcs_, wm_tramps_, %s };\n",
+                      nd ? "extern char __start_wm_wasm_text[] __attribute__((visibility(\"hidden\"))), "
+                           "__stop_wm_wasm_text[] __attribute__((visibility(\"hidden\")));\n" : "",
+                      key, nd, m->ntypes, nd ? "__start_wm_wasm_text, __stop_wm_wasm_text" : "0, 0");
         }
         if (o.oom) ok = false;
         tus[u] = o.p;

@@ -41,6 +41,12 @@ typedef union wm_v128 {
     int64_t i64[2];
     float f32[4];
     double f64[2];
+#if defined(__GNUC__) || defined(__clang__)
+    /* A vector member makes the x86-64/AArch64 ABI pass and return wm_v128 in vector registers (SSE class)
+     * rather than as two integers, so inlined helpers stay vector code. Alignment stays 8: v128 values live
+     * in 8-byte interpreter cells. */
+    long long vec_ __attribute__((vector_size(16), aligned(8)));
+#endif
 } wm_v128;
 
 _Static_assert(sizeof(wm_v128) == 16, "wm_v128 must be 16 bytes");
