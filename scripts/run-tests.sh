@@ -75,6 +75,7 @@ for b in "$release" "$asan"; do
     [ -f "$suite/$f.wast" ] && aot_files+=("$suite/$f.wast")
   done
   run "spec-aot-$tag" "$b/wasmind" wast --aot "$root"/tests/aot/*.wast "${aot_files[@]}"
+  [ -x "$root/tests/aot/run.sh" ] && run "aot-cli-$tag" "$root/tests/aot/run.sh" "$b/wasmind"
   [ -x "$root/tests/wasi/run.sh" ] && run "wasi-$tag" "$root/tests/wasi/run.sh" "$b/wasmind"
   [ -x "$root/tests/classify/run.sh" ] && run "classify-$tag" env CLASSIFY_LIGHT=$([ "$tag" = release ] && echo 1 || echo 0) "$root/tests/classify/run.sh" "$b/wasmind"
   # Reference models vs ONNX Runtime (fetched once into build/models); the release build runs the big CNNs.
