@@ -216,7 +216,12 @@ static bool find_in_path(const char *prog)
     return false;
 }
 
-bool wm_aot_compiler_available(void) { return find_in_path(cc_name()); }
+bool wm_aot_compiler_available(void)
+{
+    static int found = -1;   /* a PATH walk is a few dozen access() calls: once per process */
+    if (found < 0) found = find_in_path(cc_name());
+    return found;
+}
 
 void wm_aot_enable(void) { wm_mem_reserve_min = WM_AOT_RESERVE; }
 
