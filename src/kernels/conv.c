@@ -1,5 +1,6 @@
-/* conv.c — Conv and ConvTranspose for 1-3 spatial dims (groups, dilations, pads, auto_pad) via im2col/col2im
- * and the blocked SGEMM; 1-D and 2-D problems are handled as 3-D with unit leading dims. Also DeformConv (2-D). */
+/* conv.c — Conv and ConvTranspose for 1-3 spatial dims (groups, dilations, pads, auto_pad): Conv as GEMM on
+ * pre-packed weights with implicit im2col (1x1 reads X directly), depthwise planes, fused epilogues; col2im for
+ * ConvTranspose; 1-D and 2-D problems are handled as 3-D with unit leading dims. Also DeformConv (2-D). */
 #include "kernels.h"
 
 typedef struct conv_geom {
@@ -78,36 +79,161 @@ int conv_read_attrs(onnx_kernel_ctx *k, const wm_onnx_tensor *x, const int64_t *
   return 0;
 }
 
-/* col[(c, kz, ky, kx), (oz, oy, ox)] for channels c0..c0+nc of one image. */
-static void im2col3(const float *x, int64_t nc, const conv_geom *g, float *col) {
-  int64_t osz = g->out[0] * g->out[1] * g->out[2], isz = g->in[0] * g->in[1] * g->in[2];
-  int64_t row = 0;
-  for (int64_t c = 0; c < nc; c++)
-    for (int64_t kz = 0; kz < g->k[0]; kz++)
-      for (int64_t ky = 0; ky < g->k[1]; ky++)
-        for (int64_t kx = 0; kx < g->k[2]; kx++, row++) {
-          float *dst = col + row * osz;
-          const float *src = x + c * isz;
-          for (int64_t oz = 0; oz < g->out[0]; oz++) {
-            int64_t iz = oz * g->s[0] - g->pb[0] + kz * g->d[0];
-            for (int64_t oy = 0; oy < g->out[1]; oy++) {
-              int64_t iy = oy * g->s[1] - g->pb[1] + ky * g->d[1];
-              float *d = dst + (oz * g->out[1] + oy) * g->out[2];
-              if (iz < 0 || iz >= g->in[0] || iy < 0 || iy >= g->in[1]) {
-                for (int64_t ox = 0; ox < g->out[2]; ox++) d[ox] = 0;
-                continue;
-              }
-              const float *s = src + (iz * g->in[1] + iy) * g->in[2];
-              int64_t ix = -g->pb[2] + kx * g->d[2], sx = g->s[2];
-              for (int64_t ox = 0; ox < g->out[2]; ox++, ix += sx) d[ox] = (ix >= 0 && ix < g->in[2]) ? s[ix] : 0;
-            }
-          }
+/* Implicit im2col: packs rows [k0, k0+kc) x columns [n0, n0+nc) of the im2col matrix of one image (rows are
+ * (c, kz, ky, kx), columns output positions) straight into the GEMM's nr-wide B panels. */
+typedef struct im2col_ctx {
+  const float *x;
+  const conv_geom *g;
+} im2col_ctx;
+
+static void pack_im2col(const void *ctxp, int64_t k0, int64_t kc, int64_t n0, int64_t nc, int nr, float *dst) {
+  const im2col_ctx *ic = ctxp;
+  const conv_geom *g = ic->g;
+  int64_t isz = g->in[0] * g->in[1] * g->in[2], plane = g->in[1] * g->in[2], W = g->in[2], sx = g->s[2];
+  /* a panel's columns split into runs that lie on one output row: (first column, length, input origin) */
+  int seg_j[64], seg_n[64], nseg;
+  int64_t seg_z[64], seg_y[64], seg_x[64];
+  for (int64_t q = 0; q < nc; q += nr) {
+    int w = nc - q < nr ? (int)(nc - q) : nr;
+    float *d = dst + (q / nr) * kc * nr;
+    int64_t p = n0 + q;
+    int64_t ox = p % g->out[2], oy = (p / g->out[2]) % g->out[1], oz = p / (g->out[2] * g->out[1]);
+    nseg = 0;
+    for (int j = 0; j < w;) {
+      int len = (int)(g->out[2] - ox < w - j ? g->out[2] - ox : w - j);
+      seg_j[nseg] = j, seg_n[nseg] = len;
+      seg_z[nseg] = oz * g->s[0] - g->pb[0], seg_y[nseg] = oy * g->s[1] - g->pb[1], seg_x[nseg] = ox * sx - g->pb[2];
+      nseg++;
+      j += len;
+      ox = 0;
+      if (++oy == g->out[1]) { oy = 0; oz++; }
+    }
+    int64_t r = k0;
+    int64_t kx = r % g->k[2], ky = (r / g->k[2]) % g->k[1], kz = (r / (g->k[2] * g->k[1])) % g->k[0];
+    int64_t c = r / (g->k[0] * g->k[1] * g->k[2]);
+    for (int64_t k = 0; k < kc; k++, d += nr) {
+      const float *xc = ic->x + c * isz;
+      int64_t dz = kz * g->d[0], dy = ky * g->d[1], dx = kx * g->d[2];
+      for (int sgi = 0; sgi < nseg; sgi++) {
+        float *o = d + seg_j[sgi];
+        int n = seg_n[sgi];
+        int64_t iz = seg_z[sgi] + dz, iy = seg_y[sgi] + dy, ix = seg_x[sgi] + dx;
+        if (iz < 0 || iz >= g->in[0] || iy < 0 || iy >= g->in[1]) {
+          memset(o, 0, (size_t)n * sizeof(float));
+          continue;
         }
+        const float *srow = xc + iz * plane + iy * W;
+        /* columns t with 0 <= ix + t*sx < W */
+        int64_t lo = ix >= 0 ? 0 : (-ix + sx - 1) / sx, hi = ix >= W ? 0 : (W - 1 - ix) / sx + 1;
+        if (hi > n) hi = n;
+        if (lo > hi) lo = hi;
+        int t = 0;
+        for (; t < lo; t++) o[t] = 0;
+        if (sx == 1) {
+          memcpy(o + lo, srow + ix + lo, (size_t)(hi - lo) * sizeof(float));
+          t = (int)hi;
+        } else
+          for (; t < hi; t++) o[t] = srow[ix + t * sx];
+        for (; t < n; t++) o[t] = 0;
+      }
+      for (int j = w; j < nr; j++) d[j] = 0;
+      if (++kx == g->k[2]) { kx = 0; if (++ky == g->k[1]) { ky = 0; if (++kz == g->k[0]) { kz = 0; c++; } } }
+    }
+  }
+}
+
+/* Weights packed once for the GEMM (constant W): one set of A panels per group. */
+typedef struct conv_prep {
+  kernel_prep hdr;
+  const cpu_kernels *ck;
+  int64_t G, Mg, Kg, gstride;
+  float *wp;
+} conv_prep;
+
+static void conv_prep_free(kernel_prep *p) {
+  free(((conv_prep *)p)->wp);
+  free(p);
+}
+
+static conv_prep *conv_make_prep(const float *pw, int64_t G, int64_t Mg, int64_t Kg) {
+  const cpu_kernels *ck = cpu_kernels_get();
+  conv_prep *cp = calloc(1, sizeof *cp);
+  if (!cp) return NULL;
+  cp->hdr.free = conv_prep_free;
+  cp->ck = ck;
+  cp->G = G, cp->Mg = Mg, cp->Kg = Kg;
+  cp->gstride = (Mg + ck->mr - 1) / ck->mr * ck->mr * Kg;
+  cp->wp = aligned_alloc(64, ((size_t)(cp->gstride * G) * sizeof(float) + 63) & ~(size_t)63);
+  if (!cp->wp) { free(cp); return NULL; }
+  for (int64_t gi = 0; gi < G; gi++) gemm_pack_a_to(cp->wp + gi * cp->gstride, pw + gi * Mg * Kg, Kg, 0, Mg, Kg, 1.0f);
+  return cp;
+}
+
+/* Load-time packing of a Conv's constant float weights (what the first run would otherwise do). */
+void conv_prepare(onnx_node *nd, const wm_onnx_tensor *w) {
+  int64_t G = attr_int(nd, "group", 1);
+  if (nd->prep || w->dtype != WM_ONNX_FLOAT || w->ndim < 3 || G <= 0 || w->dims[0] % G) return;
+  int64_t Mg = w->dims[0] / G, Kg = numel_of(w->ndim - 1, w->dims + 1);
+  if (Mg == 1 && w->dims[1] == 1) return; /* depthwise: no GEMM */
+  nd->prep = conv_make_prep(w->data, G, Mg, Kg);
+}
+
+typedef struct dw_job {
+  const float *x, *w, *b, *res;
+  float *y;
+  const conv_geom *g;
+  int64_t C, planes, per;
+  const cpu_kernels *ck;
+  int act;
+  float p0, p1;
+} dw_job;
+
+static void dw_task(void *arg, int64_t t, int tid) {
+  (void)tid;
+  const dw_job *j = arg;
+  const conv_geom *g = j->g;
+  int64_t isz = g->in[1] * g->in[2], osz = g->out[1] * g->out[2];
+  for (int64_t pl = t * j->per; pl < (t + 1) * j->per && pl < j->planes; pl++) {
+    int64_t c = pl % j->C;
+    j->ck->dwconv(j->x + pl * isz, g->in[1], g->in[2], j->w + c * g->k[1] * g->k[2], (int)g->k[1], (int)g->k[2],
+                  (int)g->s[1], (int)g->s[2], (int)g->d[1], (int)g->d[2], (int)g->pb[1], (int)g->pb[2], j->y + pl * osz,
+                  g->out[1], g->out[2], j->b ? j->b[c] : 0.f, j->res ? j->res + pl * osz : NULL, j->act, j->p0, j->p1);
+  }
+}
+
+/* y (N, M, spatial) += broadcast(r), then the activation: the fused residual when r's shape is not y's. */
+static int add_broadcast_act(onnx_kernel_ctx *k, float *y, int ndim, const int64_t *dims, const wm_onnx_tensor *r, int act,
+                             float p0, float p1) {
+  int64_t st[WM_ONNX_MAX_DIMS], idx[WM_ONNX_MAX_DIMS] = {0};
+  for (int d = 0; d < r->ndim; d++) {
+    int od = ndim - r->ndim + d;
+    if (od < 0 || (r->dims[d] != 1 && r->dims[d] != dims[od])) return kfail(k, "fused Add: operand is not broadcastable");
+  }
+  if (r->ndim > ndim) return kfail(k, "fused Add: operand has a higher rank");
+  int owned;
+  const float *pr = float_view(k, r, &owned);
+  if (!pr) return -1;
+  broadcast_strides(r, ndim, dims, st);
+  int64_t n = numel_of(ndim, dims), off = 0;
+  for (int64_t i = 0; i < n; i++) {
+    y[i] = act_scalar(y[i] + pr[off], act, p0, p1);
+    for (int d = ndim - 1; d >= 0; d--) {
+      off += st[d];
+      if (++idx[d] < dims[d]) break;
+      off -= st[d] * dims[d];
+      idx[d] = 0;
+    }
+  }
+  float_release((float *)pr, owned);
+  return 0;
 }
 
 KERNEL(Conv) {
   if (need_inputs(k, 2)) return -1;
   const wm_onnx_tensor *x = k->in[0], *w = k->in[1], *b = kin(k, 2);
+  const wm_onnx_tensor *res = k->node->fuse_res ? kin(k, k->node->fuse_res) : NULL;
+  int act = k->node->fuse_act;
+  float p0 = k->node->fuse_p0, p1 = k->node->fuse_p1;
   if (require_float(k, x, "X") || require_float(k, w, "W")) return -1;
   if (w->ndim != x->ndim) return kfail(k, "W rank %d differs from X rank %d", w->ndim, x->ndim);
   conv_geom g;
@@ -121,35 +247,59 @@ KERNEL(Conv) {
   dims[0] = N;
   dims[1] = M;
   for (int i = 0; i < g.nsp; i++) dims[2 + i] = g.out[3 - g.nsp + i];
-  float *y = float_out(k, 0, x->dtype, x->ndim, dims);
+  float *y = float_out_nz(k, 0, x->dtype, x->ndim, dims);
   if (!y) return -1;
-  int ox, ow, ob = 0;
-  const float *px = float_view(k, x, &ox), *pw = float_view(k, w, &ow), *pb = NULL;
+  int ox, ow, ob = 0, orr = 0;
+  const float *px = float_view(k, x, &ox), *pw = float_view(k, w, &ow), *pb = NULL, *pr = NULL;
   if (!px || !pw) return -1;
   if (b && !(pb = float_view(k, b, &ob))) return -1;
+  /* a residual shaped exactly like Y is added in the epilogue; anything else afterwards, with broadcasting */
+  int res_late = 0;
+  if (res) {
+    int same = res->ndim == x->ndim;
+    for (int d = 0; same && d < x->ndim; d++) same = res->dims[d] == dims[d];
+    if (same) {
+      if (!(pr = float_view(k, res, &orr))) return -1;
+    } else res_late = 1;
+  }
+  int eact = res_late ? ACT_NONE : act;
+  const cpu_kernels *ck = cpu_kernels_get();
   int64_t Cg = C / G, Mg = M / G, ksz = g.k[0] * g.k[1] * g.k[2], osz = g.out[0] * g.out[1] * g.out[2];
-  int64_t isz = g.in[0] * g.in[1] * g.in[2];
-  int direct = ksz == 1 && g.s[0] == 1 && g.s[1] == 1 && g.s[2] == 1 && !g.pb[0] && !g.pb[1] && !g.pb[2] &&
-               !g.pe[0] && !g.pe[1] && !g.pe[2];
-  float *col = NULL;
-  if (!direct && !(col = malloc((size_t)(Cg * ksz * osz) * sizeof(float)))) return kfail(k, "out of memory (im2col)");
-  for (int64_t n = 0; n < N; n++)
-    for (int64_t gi = 0; gi < G; gi++) {
-      const float *xin = px + (n * C + gi * Cg) * isz;
-      float *yout = y + (n * M + gi * Mg) * osz;
-      const float *src = xin;
-      if (!direct) { im2col3(xin, Cg, &g, col); src = col; }
-      sgemm(0, 0, Mg, osz, Cg * ksz, 1.0f, pw + gi * Mg * Cg * ksz, Cg * ksz, src, osz, 0.0f, yout, osz);
-      if (pb)
-        for (int64_t m = 0; m < Mg; m++) {
-          float bv = pb[gi * Mg + m];
-          for (int64_t i = 0; i < osz; i++) yout[m * osz + i] += bv;
-        }
-    }
-  free(col);
+  int64_t isz = g.in[0] * g.in[1] * g.in[2], Kg = Cg * ksz;
+  int rc = 0;
+  if (G == C && Mg == 1 && g.nsp <= 2) { /* depthwise */
+    int64_t planes = N * C, nt = wm_onnx_get_threads();
+    if ((double)planes * (double)osz * (double)ksz < 150000.0) nt = 1; /* too little work to share */
+    int64_t per = nt > 1 ? (planes + nt * 4 - 1) / (nt * 4) : planes;
+    if (per < 1) per = 1;
+    dw_job j = {px, pw, pb, pr, y, &g, C, planes, per, ck, eact, p0, p1};
+    par_for((planes + per - 1) / per, dw_task, &j);
+  } else {
+    conv_prep *cp = k->prep ? *k->prep : NULL;
+    if (cp && (cp->ck != ck || cp->G != G || cp->Mg != Mg || cp->Kg != Kg)) cp = NULL;
+    if (!cp && k->prep && !*k->prep && (k->const_in & 2) && w->dtype == WM_ONNX_FLOAT)
+      cp = *k->prep = conv_make_prep(pw, G, Mg, Kg);
+    int direct = ksz == 1 && g.s[0] == 1 && g.s[1] == 1 && g.s[2] == 1 && !g.pb[0] && !g.pb[1] && !g.pb[2] &&
+                 !g.pe[0] && !g.pe[1] && !g.pe[2];
+    for (int64_t n = 0; n < N; n++)
+      for (int64_t gi = 0; gi < G; gi++) {
+        const float *xin = px + (n * C + gi * Cg) * isz;
+        float *yout = y + (n * M + gi * Mg) * osz;
+        gemm_src A = {NULL, pw + gi * Mg * Kg, Kg, 0, 1.0f, NULL, NULL};
+        if (cp) A.packed = cp->wp + gi * cp->gstride;
+        im2col_ctx ic = {xin, &g};
+        gemm_src B = {NULL, xin, osz, 0, 1.0f, NULL, NULL};
+        if (!direct) { B.pack = pack_im2col; B.ctx = &ic; }
+        gemm_epi e = {pb ? pb + gi * Mg : NULL, 1, pr ? pr + (n * M + gi * Mg) * osz : NULL, osz, eact, p0, p1};
+        sgemm_ex(Mg, osz, Kg, &A, &B, 0, yout, osz, &e);
+      }
+  }
+  if (res_late) rc = add_broadcast_act(k, y, x->ndim, dims, res, act, p0, p1);
   float_release((float *)px, ox);
   float_release((float *)pw, ow);
   if (pb) float_release((float *)pb, ob);
+  if (pr) float_release((float *)pr, orr);
+  if (rc) return rc;
   float_commit(k, 0, y);
   return 0;
 }
@@ -197,10 +347,12 @@ KERNEL(ConvTranspose) {
                   if (oy < 0 || oy >= g.out[1]) continue;
                   float *yr = yout + (m * g.out[0] + oz) * g.out[1] * g.out[2] + oy * g.out[2];
                   const float *cx = cr + (iz * g.in[1] + iy) * g.in[2];
-                  for (int64_t ix = 0; ix < g.in[2]; ix++) {
-                    int64_t oxx = ix * g.s[2] - g.pb[2] + kx * g.d[2];
-                    if (oxx >= 0 && oxx < g.out[2]) yr[oxx] += cx[ix];
-                  }
+                  /* ix whose output column 0 <= ix*s + off < out exists, found once instead of per element */
+                  int64_t off = kx * g.d[2] - g.pb[2], sx = g.s[2];
+                  int64_t lo = off >= 0 ? 0 : (-off + sx - 1) / sx;
+                  int64_t hi = off >= g.out[2] ? 0 : (g.out[2] - 1 - off) / sx + 1;
+                  if (hi > g.in[2]) hi = g.in[2];
+                  for (int64_t ix = lo; ix < hi; ix++) yr[ix * sx + off] += cx[ix];
                 }
               }
             }

@@ -101,29 +101,26 @@ static int64_t unary_eval_int(int op, int64_t x, const uparams *p, int *ok) {
 static int run_unary(onnx_kernel_ctx *k, int op, uparams p) {
   if (need_inputs(k, 1)) return -1;
   const wm_onnx_tensor *x = k->in[0];
-  if (out_like(k, 0, x)) return -1;
+  if (out_alloc_nz(k, 0, x->dtype, x->ndim, x->dims)) return -1;
   wm_onnx_tensor *y = k->out[0];
   int64_t n = wm_onnx_numel(x);
   if (x->dtype == WM_ONNX_FLOAT) {
     const float *a = x->data;
     float *o = y->data;
+    const cpu_kernels *ck = cpu_kernels_get();
     switch (op) {
-    case U_RELU: for (int64_t i = 0; i < n; i++) o[i] = a[i] > 0 ? a[i] : 0; break;
-    case U_SIGMOID:
-      for (int64_t i = 0; i < n; i++) {
-        float v = a[i];
-        o[i] = v >= 0 ? 1.0f / (1.0f + expf(-v)) : expf(v) / (1.0f + expf(v));
-      }
-      break;
+    case U_RELU: ck->act(o, a, n, 1.0f, 0.0f, NULL, ACT_RELU, 0, 0); break;
+    case U_SIGMOID: ck->act(o, a, n, 1.0f, 0.0f, NULL, ACT_SIGMOID, 0, 0); break;
+    case U_HSIG: ck->act(o, a, n, 1.0f, 0.0f, NULL, ACT_HSIGMOID, (float)p.alpha, (float)p.beta); break;
+    case U_ERF: for (int64_t i = 0; i < n; i++) o[i] = erff(a[i]); break;
+    case U_GELU: ck->act(o, a, n, 1.0f, 0.0f, NULL, ACT_GELU, 0, 0); break;
     case U_TANH: for (int64_t i = 0; i < n; i++) o[i] = tanhf(a[i]); break;
     case U_EXP: for (int64_t i = 0; i < n; i++) o[i] = expf(a[i]); break;
     case U_SQRT: for (int64_t i = 0; i < n; i++) o[i] = sqrtf(a[i]); break;
     case U_ABS: for (int64_t i = 0; i < n; i++) o[i] = fabsf(a[i]); break;
     case U_NEG: for (int64_t i = 0; i < n; i++) o[i] = -a[i]; break;
-    case U_HSWISH:
-      for (int64_t i = 0; i < n; i++) o[i] = a[i] * fmaxf(0.f, fminf(1.f, a[i] / 6.f + 0.5f));
-      break;
-    case U_LEAKY: for (int64_t i = 0; i < n; i++) o[i] = a[i] >= 0 ? a[i] : (float)p.alpha * a[i]; break;
+    case U_HSWISH: ck->act(o, a, n, 1.0f, 0.0f, NULL, ACT_HSWISH, 0, 0); break;
+    case U_LEAKY: ck->act(o, a, n, 1.0f, 0.0f, NULL, ACT_LEAKY, (float)p.alpha, 0); break;
     default: for (int64_t i = 0; i < n; i++) o[i] = (float)unary_eval(op, a[i], &p); break;
     }
     return 0;
@@ -357,6 +354,67 @@ static int binary_into(onnx_kernel_ctx *k, int op, const wm_onnx_tensor *a, cons
       default: break;
       }
     }
+    if ((op == B_ADD || op == B_SUB || op == B_MUL || op == B_DIV) && n > 0 && (na == n || nb == n) && dst->ndim > 0) {
+      /* one operand full, the other broadcast: either one value per block of trailing elements (a [N,C,1,1]
+       * scale) or one vector repeated over the leading dims (a bias row) — both become flat loops */
+      int full_a = na == n;
+      const wm_onnx_tensor *small = full_a ? b : a;
+      const float *pf = full_a ? pa : pb, *ps = full_a ? pb : pa;
+      int64_t st[WM_ONNX_MAX_DIMS];
+      broadcast_strides(small, dst->ndim, dst->dims, st);
+      int nd = dst->ndim, t = nd;
+      int64_t run = 1;
+      while (t > 0 && st[t - 1] == 0) run *= dst->dims[--t];
+      int64_t vec = wm_onnx_numel(small);
+      int rep = run == 1 && vec > 1 && n % vec == 0;
+      if (rep) { /* small's elements must be exactly the trailing block of the output */
+        int64_t prod = 1;
+        int d = nd;
+        while (d > 0 && prod < vec) prod *= dst->dims[--d];
+        for (int e = 0; e < d; e++) rep &= st[e] == 0;
+        rep &= prod == vec;
+      }
+      if (run >= 4 || rep) {
+        int64_t blocks = rep ? n / vec : n / run, len = rep ? vec : run;
+        int64_t idx[WM_ONNX_MAX_DIMS] = {0}, off = 0;
+        for (int64_t bl = 0; bl < blocks; bl++) {
+          const float *f = pf + bl * len;
+          float *y = o + bl * len;
+          if (rep) {
+            const float *v = ps;
+            switch (op) {
+            case B_ADD: for (int64_t i = 0; i < len; i++) y[i] = f[i] + v[i]; break;
+            case B_MUL: for (int64_t i = 0; i < len; i++) y[i] = f[i] * v[i]; break;
+            case B_SUB: if (full_a) for (int64_t i = 0; i < len; i++) y[i] = f[i] - v[i];
+                        else for (int64_t i = 0; i < len; i++) y[i] = v[i] - f[i];
+                        break;
+            default: if (full_a) for (int64_t i = 0; i < len; i++) y[i] = f[i] / v[i];
+                     else for (int64_t i = 0; i < len; i++) y[i] = v[i] / f[i];
+                     break;
+            }
+          } else {
+            float sv = ps[off];
+            switch (op) {
+            case B_ADD: for (int64_t i = 0; i < len; i++) y[i] = f[i] + sv; break;
+            case B_MUL: for (int64_t i = 0; i < len; i++) y[i] = f[i] * sv; break;
+            case B_SUB: if (full_a) for (int64_t i = 0; i < len; i++) y[i] = f[i] - sv;
+                        else for (int64_t i = 0; i < len; i++) y[i] = sv - f[i];
+                        break;
+            default: if (full_a) for (int64_t i = 0; i < len; i++) y[i] = f[i] / sv;
+                     else for (int64_t i = 0; i < len; i++) y[i] = sv / f[i];
+                     break;
+            }
+            for (int d = t - 1; d >= 0; d--) { /* next block: advance small's offset over the leading dims */
+              off += st[d];
+              if (++idx[d] < dst->dims[d]) break;
+              off -= st[d] * dst->dims[d];
+              idx[d] = 0;
+            }
+          }
+        }
+        return 0;
+      }
+    }
     switch (op) {
     case B_ADD: for (int64_t i = 0; i < n; i++, bc_next(&it)) o[i] = pa[it.off[0]] + pb[it.off[1]]; return 0;
     case B_SUB: for (int64_t i = 0; i < n; i++, bc_next(&it)) o[i] = pa[it.off[0]] - pb[it.off[1]]; return 0;
@@ -391,7 +449,7 @@ static int run_binary(onnx_kernel_ctx *k, int op) {
   int64_t dims[WM_ONNX_MAX_DIMS];
   if (broadcast_shape(k, 2, ts, &nd, dims)) return -1;
   wm_onnx_dtype odt = is_compare(op) ? WM_ONNX_BOOL : a->dtype;
-  if (out_alloc(k, 0, odt, nd, dims)) return -1;
+  if (out_alloc_nz(k, 0, odt, nd, dims)) return -1;
   return binary_into(k, op, a, b, k->out[0]);
 }
 
@@ -495,7 +553,7 @@ KERNEL(Where) {
 KERNEL(Clip) {
   if (need_inputs(k, 1)) return -1;
   const wm_onnx_tensor *x = k->in[0];
-  if (out_like(k, 0, x)) return -1;
+  if (out_alloc_nz(k, 0, x->dtype, x->ndim, x->dims)) return -1;
   int64_t n = wm_onnx_numel(x);
   if (is_float_type(x->dtype)) {
     double lo = -INFINITY, hi = INFINITY;
@@ -508,7 +566,8 @@ KERNEL(Clip) {
     if (x->dtype == WM_ONNX_FLOAT) {
       const float *a = x->data;
       float *o = k->out[0]->data, l = (float)lo, h = (float)hi;
-      for (int64_t i = 0; i < n; i++) o[i] = a[i] < l ? l : a[i] > h ? h : a[i];
+      if (l <= h) cpu_kernels_get()->act(o, a, n, 1.0f, 0.0f, NULL, ACT_CLIP, l, h);
+      else for (int64_t i = 0; i < n; i++) o[i] = a[i] < l ? l : a[i] > h ? h : a[i];
     } else {
       for (int64_t i = 0; i < n; i++) {
         double v = tget(x, i);

@@ -1,164 +1,395 @@
-/* gemm.c — blocked single-precision GEMM (packed panels, 4x16 register tile) and the MatMul / Gemm operators. */
-#include <pthread.h>
-
+/* gemm.c — the blocked SGEMM driver (packing, cache blocking, thread split, fused epilogues) over the per-CPU
+ * microkernels picked once at start-up, the portable 4x16 scalar microkernel, and the MatMul / Gemm operators. */
 #include "kernels.h"
 
-#define MR 4
-#define NR 16
-#define KC 256
-#define NC 512
+#define KC 256 /* K block: a 16-column B micro-panel of KC rows stays in L1 */
+#define MC 120 /* M block (a multiple of every mr): the packed A block stays in L2 */
+#define NC 256 /* N block (a multiple of every nr): a packed B block of KC x NC stays in L2 */
 
-/* Packs op(B)[k0:k0+kc, n0:n0+nc] into NR-wide column panels: panel p, row k holds 16 consecutive columns. */
-static void pack_b(int transB, const float *B, int64_t ldb, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *dst) {
-  for (int64_t p = 0; p < nc; p += NR) {
-    int64_t w = nc - p < NR ? nc - p : NR;
-    for (int64_t k = 0; k < kc; k++) {
-      float *d = dst + (p / NR) * kc * NR + k * NR;
-      if (!transB) {
-        const float *s = B + (k0 + k) * ldb + n0 + p;
-        for (int64_t j = 0; j < w; j++) d[j] = s[j];
+/* ---- CPU dispatch ---- */
+static const cpu_kernels *g_cpu;
+
+const cpu_kernels *cpu_kernels_get(void) {
+  if (g_cpu) return g_cpu;
+  const cpu_kernels *k = &cpu_kernels_scalar;
+#if defined(__aarch64__)
+  k = &cpu_kernels_neon; /* NEON is part of the AArch64 base ISA */
+#elif defined(__wasm_simd128__)
+  k = &cpu_kernels_simd128; /* compiled in only when the module may use SIMD128 */
+#endif
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+  const char *force = getenv("WM_ONNX_ISA"); /* "scalar" pins the portable kernels (testing, comparison) */
+  __builtin_cpu_init();
+  if (!(force && !strcmp(force, "scalar")) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    k = &cpu_kernels_avx2;
+#endif
+  g_cpu = k;
+  return k;
+}
+
+/* ---- epilogue (shared by every ISA for partial tiles) ---- */
+void gemm_store_tile(const float *acc, int64_t ald, float *c, int64_t ldc, int mr, int nr, int flags, const gemm_epi *e,
+                     int64_t row, int64_t col) {
+  for (int i = 0; i < mr; i++) {
+    float *cr = c + i * ldc;
+    const float *ar = acc + i * ald;
+    if (flags & GEMM_LOAD)
+      for (int j = 0; j < nr; j++) cr[j] += ar[j];
+    else
+      for (int j = 0; j < nr; j++) cr[j] = ar[j];
+    if (!(flags & GEMM_LAST) || !e) continue;
+    if (e->bias) {
+      if (e->bias_rows) {
+        float b = e->bias[row + i];
+        for (int j = 0; j < nr; j++) cr[j] += b;
+      } else
+        for (int j = 0; j < nr; j++) cr[j] += e->bias[col + j];
+    }
+    if (e->res) {
+      const float *rr = e->res + (row + i) * e->ldres + col;
+      for (int j = 0; j < nr; j++) cr[j] += rr[j];
+    }
+    if (e->act)
+      for (int j = 0; j < nr; j++) cr[j] = act_scalar(cr[j], e->act, e->p0, e->p1);
+  }
+}
+
+/* ---- portable kernels ---- */
+#define SMR 4
+#define SNR 16
+static void gemm_scalar(int64_t kc, const float *restrict a, const float *restrict b, float *c, int64_t ldc, int mr,
+                        int nr, int flags, const gemm_epi *e, int64_t row, int64_t col) {
+  float acc[SMR][SNR] = {{0}};
+  for (int64_t k = 0; k < kc; k++) {
+    const float *bk = b + k * SNR;
+    float a0 = a[k * SMR], a1 = a[k * SMR + 1], a2 = a[k * SMR + 2], a3 = a[k * SMR + 3];
+    for (int j = 0; j < SNR; j++) {
+      acc[0][j] += a0 * bk[j];
+      acc[1][j] += a1 * bk[j];
+      acc[2][j] += a2 * bk[j];
+      acc[3][j] += a3 * bk[j];
+    }
+  }
+  gemm_store_tile(&acc[0][0], SNR, c, ldc, mr, nr, flags, e, row, col);
+}
+
+static void act_scalar_row(float *y, const float *x, int64_t n, float scale, float bias, const float *res, int act,
+                           float p0, float p1) {
+  for (int64_t i = 0; i < n; i++) y[i] = act_scalar(x[i] * scale + bias + (res ? res[i] : 0.f), act, p0, p1);
+}
+
+/* Depthwise plane, any kernel/stride/dilation/padding: accumulate tap by tap over the valid output span. */
+void dwconv_scalar(const float *x, int64_t H, int64_t W, const float *w, int kh, int kw, int sh, int sw, int dh, int dw,
+                   int pt, int pl, float *y, int64_t OH, int64_t OW, float bias, const float *res, int act, float p0,
+                   float p1) {
+  for (int64_t oy = 0; oy < OH; oy++) {
+    float *yr = y + oy * OW;
+    for (int64_t ox = 0; ox < OW; ox++) yr[ox] = bias;
+    for (int ky = 0; ky < kh; ky++) {
+      int64_t iy = oy * sh - pt + (int64_t)ky * dh;
+      if (iy < 0 || iy >= H) continue;
+      const float *xr = x + iy * W;
+      for (int kx = 0; kx < kw; kx++) {
+        float wv = w[ky * kw + kx];
+        int64_t off = (int64_t)kx * dw - pl; /* ix = ox*sw + off */
+        int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+        int64_t hi = W - 1 - off < 0 ? 0 : (W - 1 - off) / sw + 1;
+        if (hi > OW) hi = OW;
+        for (int64_t ox = lo; ox < hi; ox++) yr[ox] += wv * xr[ox * sw + off];
+      }
+    }
+    if (res || act)
+      for (int64_t ox = 0; ox < OW; ox++)
+        yr[ox] = act_scalar(yr[ox] + (res ? res[oy * OW + ox] : 0.f), act, p0, p1);
+  }
+}
+
+const cpu_kernels cpu_kernels_scalar = {"scalar", SMR, SNR, gemm_scalar, act_scalar_row, dwconv_scalar};
+
+/* ---- packing ---- */
+/* op(A)[m0:m0+mc, k0:k0+kc] -> panels of mr rows: panel p holds kc groups of mr values (zero rows past mc). */
+static void pack_a(const gemm_src *A, int64_t m0, int64_t mc, int64_t k0, int64_t kc, int mr, int64_t pstride,
+                   float *dst) {
+  float alpha = A->alpha == 0 ? 1.0f : A->alpha;
+  for (int64_t p = 0; p < mc; p += mr) {
+    int64_t h = mc - p < mr ? mc - p : mr;
+    float *d = dst + (p / mr) * pstride;
+    for (int64_t i = 0; i < h; i++) {
+      int64_t m = m0 + p + i;
+      if (!A->trans) {
+        const float *s = A->p + m * A->ld + k0;
+        for (int64_t k = 0; k < kc; k++) d[k * mr + i] = alpha * s[k];
       } else {
-        for (int64_t j = 0; j < w; j++) d[j] = B[(n0 + p + j) * ldb + k0 + k];
+        const float *s = A->p + k0 * A->ld + m;
+        for (int64_t k = 0; k < kc; k++) d[k * mr + i] = alpha * s[k * A->ld];
       }
-      for (int64_t j = w; j < NR; j++) d[j] = 0;
     }
+    for (int64_t i = h; i < mr; i++)
+      for (int64_t k = 0; k < kc; k++) d[k * mr + i] = 0;
   }
 }
 
-/* Packs op(A)[m0:m0+MR, k0:k0+kc] as kc groups of MR values. */
-static void pack_a(int transA, const float *A, int64_t lda, int64_t m0, int64_t mr, int64_t k0, int64_t kc, float *dst) {
-  for (int64_t k = 0; k < kc; k++) {
-    float *d = dst + k * MR;
-    for (int64_t i = 0; i < mr; i++)
-      d[i] = transA ? A[(k0 + k) * lda + m0 + i] : A[(m0 + i) * lda + k0 + k];
-    for (int64_t i = mr; i < MR; i++) d[i] = 0;
-  }
-}
-
-static void micro_4x16(int64_t kc, const float *restrict a, const float *restrict b, float acc[MR][NR]) {
-  float c0[NR] = {0}, c1[NR] = {0}, c2[NR] = {0}, c3[NR] = {0};
-  for (int64_t k = 0; k < kc; k++) {
-    const float *bk = b + k * NR;
-    float a0 = a[k * MR], a1 = a[k * MR + 1], a2 = a[k * MR + 2], a3 = a[k * MR + 3];
-    for (int j = 0; j < NR; j++) {
-      c0[j] += a0 * bk[j];
-      c1[j] += a1 * bk[j];
-      c2[j] += a2 * bk[j];
-      c3[j] += a3 * bk[j];
-    }
-  }
-  for (int j = 0; j < NR; j++) { acc[0][j] = c0[j]; acc[1][j] = c1[j]; acc[2][j] = c2[j]; acc[3][j] = c3[j]; }
-}
-
-static void sgemm_serial(int transA, int transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
-                         int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
-  for (int64_t i = 0; i < M; i++) {
-    float *c = C + i * ldc;
-    if (beta == 0) for (int64_t j = 0; j < N; j++) c[j] = 0;
-    else if (beta != 1) for (int64_t j = 0; j < N; j++) c[j] *= beta;
-  }
-  if (K == 0 || M == 0 || N == 0 || alpha == 0) return;
-  if (M == 1 && !transB) { /* GEMV-like row: stream B rows, which is already cache friendly */
-    for (int64_t k = 0; k < K; k++) {
-      float a = alpha * (transA ? A[k * lda] : A[k]);
-      const float *b = B + k * ldb;
-      for (int64_t j = 0; j < N; j++) C[j] += a * b[j];
-    }
-    return;
-  }
-  int64_t ncap = N < NC ? N : NC, kcap = K < KC ? K : KC;
-  float *bp = malloc((size_t)(((ncap + NR - 1) / NR) * NR * kcap) * sizeof(float));
-  float *ap = malloc((size_t)(MR * kcap) * sizeof(float));
-  if (!bp || !ap) { /* fall back to the unblocked loop rather than failing */
-    free(bp); free(ap);
-    for (int64_t i = 0; i < M; i++)
-      for (int64_t k = 0; k < K; k++) {
-        float a = alpha * (transA ? A[k * lda + i] : A[i * lda + k]);
-        for (int64_t j = 0; j < N; j++) C[i * ldc + j] += a * (transB ? B[j * ldb + k] : B[k * ldb + j]);
+/* op(B)[k0:k0+kc, n0:n0+nc] -> panels of nr columns: panel q holds kc rows of nr values (zero past nc). */
+static void pack_b_plain(const gemm_src *B, int64_t k0, int64_t kc, int64_t n0, int64_t nc, int nr, int64_t pstride,
+                         float *dst) {
+  for (int64_t q = 0; q < nc; q += nr) {
+    int64_t w = nc - q < nr ? nc - q : nr;
+    float *d = dst + (q / nr) * pstride;
+    if (!B->trans) {
+      const float *s = B->p + k0 * B->ld + n0 + q;
+      if (w == nr)
+        for (int64_t k = 0; k < kc; k++) memcpy(d + k * nr, s + k * B->ld, (size_t)nr * sizeof(float));
+      else
+        for (int64_t k = 0; k < kc; k++) {
+          int64_t j = 0;
+          for (; j < w; j++) d[k * nr + j] = s[k * B->ld + j];
+          for (; j < nr; j++) d[k * nr + j] = 0;
+        }
+    } else {
+      for (int64_t j = 0; j < w; j++) {
+        const float *s = B->p + (n0 + q + j) * B->ld + k0;
+        for (int64_t k = 0; k < kc; k++) d[k * nr + j] = s[k];
       }
-    return;
+      for (int64_t j = w; j < nr; j++)
+        for (int64_t k = 0; k < kc; k++) d[k * nr + j] = 0;
+    }
   }
-  float acc[MR][NR];
-  for (int64_t n0 = 0; n0 < N; n0 += NC) {
-    int64_t nc = N - n0 < NC ? N - n0 : NC;
-    for (int64_t k0 = 0; k0 < K; k0 += KC) {
-      int64_t kc = K - k0 < KC ? K - k0 : KC;
-      pack_b(transB, B, ldb, k0, kc, n0, nc, bp);
-      for (int64_t m0 = 0; m0 < M; m0 += MR) {
-        int64_t mr = M - m0 < MR ? M - m0 : MR;
-        pack_a(transA, A, lda, m0, mr, k0, kc, ap);
-        for (int64_t p = 0; p < nc; p += NR) {
-          int64_t w = nc - p < NR ? nc - p : NR;
-          micro_4x16(kc, ap, bp + (p / NR) * kc * NR, acc);
-          for (int64_t i = 0; i < mr; i++) {
-            float *c = C + (m0 + i) * ldc + n0 + p;
-            for (int64_t j = 0; j < w; j++) c[j] += alpha * acc[i][j];
+}
+
+void gemm_pack_a_to(float *dst, const float *A, int64_t lda, int trans, int64_t M, int64_t K, float alpha) {
+  const cpu_kernels *ck = cpu_kernels_get();
+  gemm_src s = {NULL, A, lda, trans, alpha, NULL, NULL};
+  pack_a(&s, 0, M, 0, K, ck->mr, K * ck->mr, dst);
+}
+
+float *gemm_pack_a_alloc(const float *A, int64_t lda, int trans, int64_t M, int64_t K, float alpha) {
+  const cpu_kernels *ck = cpu_kernels_get();
+  int64_t panels = (M + ck->mr - 1) / ck->mr;
+  size_t bytes = ((size_t)(panels * ck->mr * (K ? K : 1)) * sizeof(float) + 63) & ~(size_t)63;
+  float *d = aligned_alloc(64, bytes);
+  if (d) gemm_pack_a_to(d, A, lda, trans, M, K, alpha);
+  return d;
+}
+
+float *gemm_pack_b_alloc(const float *B, int64_t ldb, int trans, int64_t K, int64_t N) {
+  const cpu_kernels *ck = cpu_kernels_get();
+  int64_t panels = (N + ck->nr - 1) / ck->nr;
+  size_t bytes = ((size_t)(panels * ck->nr * (K ? K : 1)) * sizeof(float) + 63) & ~(size_t)63;
+  float *d = aligned_alloc(64, bytes);
+  if (!d) return NULL;
+  gemm_src s = {NULL, B, ldb, trans, 1.0f, NULL, NULL};
+  pack_b_plain(&s, 0, K, 0, N, ck->nr, K * ck->nr, d);
+  return d;
+}
+
+/* ---- driver ---- */
+typedef struct gemm_job {
+  const cpu_kernels *ck;
+  int64_t M, N, K, ldc;
+  const gemm_src *A, *B;
+  int accumulate;
+  float *C;
+  const gemm_epi *e;
+  int64_t mstep, nstep; /* task grid: blocks of mstep rows x nstep columns */
+  int64_t ntn;
+} gemm_job;
+
+/* C[m0:m1, n0:n1] on one thread: N block, K block (pack B), M block (pack A), then micro-tiles. */
+static void gemm_block(const gemm_job *g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  const cpu_kernels *ck = g->ck;
+  int mr = ck->mr, nr = ck->nr;
+  const gemm_src *A = g->A, *B = g->B;
+  float *bbuf = B->packed ? NULL : par_scratch(0, (size_t)KC * NC);
+  float *abuf = A->packed ? NULL : par_scratch(1, (size_t)KC * MC);
+  if ((!B->packed && !bbuf) || (!A->packed && !abuf)) return; /* out of memory: leaves C unset (see sgemm_ex) */
+  for (int64_t nb = n0; nb < n1; nb += NC) {
+    int64_t nc = n1 - nb < NC ? n1 - nb : NC;
+    for (int64_t kb = 0; kb < g->K; kb += KC) {
+      int64_t kc = g->K - kb < KC ? g->K - kb : KC;
+      int flags = (kb > 0 || g->accumulate ? GEMM_LOAD : 0) | (kb + kc == g->K ? GEMM_LAST : 0);
+      const float *bp;
+      int64_t bstride;
+      if (B->packed) {
+        bp = B->packed + (nb / nr) * g->K * nr + kb * nr;
+        bstride = g->K * nr;
+      } else {
+        bstride = kc * nr;
+        if (B->pack) B->pack(B->ctx, kb, kc, nb, nc, nr, bbuf);
+        else pack_b_plain(B, kb, kc, nb, nc, nr, bstride, bbuf);
+        bp = bbuf;
+      }
+      for (int64_t mb = m0; mb < m1; mb += MC) {
+        int64_t mc = m1 - mb < MC ? m1 - mb : MC;
+        const float *ap;
+        int64_t astride;
+        if (A->packed) {
+          ap = A->packed + (mb / mr) * g->K * mr + kb * mr;
+          astride = g->K * mr;
+        } else {
+          astride = kc * mr;
+          pack_a(A, mb, mc, kb, kc, mr, astride, abuf);
+          ap = abuf;
+        }
+        for (int64_t j = 0; j < nc; j += nr) {
+          int w = nc - j < nr ? (int)(nc - j) : nr;
+          const float *bj = bp + (j / nr) * bstride;
+          for (int64_t i = 0; i < mc; i += mr) {
+            int h = mc - i < mr ? (int)(mc - i) : mr;
+            ck->gemm(kc, ap + (i / mr) * astride, bj, g->C + (mb + i) * g->ldc + nb + j, g->ldc, h, w, flags, g->e,
+                     mb + i, nb + j);
           }
         }
       }
     }
   }
-  free(bp);
-  free(ap);
 }
 
-/* ---- threading: large products are split into independent row or column blocks, one per thread ---- */
-#define MAX_THREADS 64
-#define PAR_MIN_FLOPS 4000000.0 /* below ~1 ms of work, creating threads costs more than it saves */
-static int g_threads = 1;
-
-void wm_onnx_set_threads(int n) { g_threads = n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : n; }
-int wm_onnx_get_threads(void) { return g_threads; }
-
-typedef struct gemm_job {
-  int transA, transB;
-  int64_t M, N, K, lda, ldb, ldc;
-  float alpha, beta;
-  const float *A, *B;
-  float *C;
-} gemm_job;
-
-static void *gemm_worker(void *p) {
-  gemm_job *j = p;
-  sgemm_serial(j->transA, j->transB, j->M, j->N, j->K, j->alpha, j->A, j->lda, j->B, j->ldb, j->beta, j->C, j->ldc);
-  return NULL;
+static void gemm_task(void *arg, int64_t t, int tid) {
+  (void)tid;
+  const gemm_job *g = arg;
+  int64_t m0 = (t / g->ntn) * g->mstep, n0 = (t % g->ntn) * g->nstep;
+  int64_t m1 = m0 + g->mstep < g->M ? m0 + g->mstep : g->M, n1 = n0 + g->nstep < g->N ? n0 + g->nstep : g->N;
+  gemm_block(g, m0, m1, n0, n1);
 }
 
-void sgemm(int transA, int transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
-           const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
-  int nt = g_threads;
-  if (nt <= 1 || 2.0 * (double)M * (double)N * (double)K < PAR_MIN_FLOPS) {
-    sgemm_serial(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#define PAR_MIN_FLOPS 1500000.0 /* below this (~30 us) waking workers costs more than it saves */
+
+void sgemm_ex(int64_t M, int64_t N, int64_t K, const gemm_src *A, const gemm_src *B, int accumulate, float *C,
+              int64_t ldc, const gemm_epi *e) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) { /* empty product: C keeps (or is zeroed to) its value, then the epilogue */
+    float zero[16] = {0};
+    for (int64_t i = 0; i < M; i++)
+      for (int64_t j = 0; j < N; j += 16) {
+        int w = N - j < 16 ? (int)(N - j) : 16;
+        gemm_store_tile(zero, 0, C + i * ldc + j, ldc, 1, w, (accumulate ? GEMM_LOAD : 0) | GEMM_LAST, e, i, j);
+      }
     return;
   }
-  /* split the longer side of C, in whole register tiles, so blocks never share a cache line of C rows */
-  int by_rows = M >= N;
-  int64_t len = by_rows ? M : N, tile = by_rows ? MR : NR;
-  int64_t per = ((len + nt - 1) / nt + tile - 1) / tile * tile;
-  gemm_job jobs[MAX_THREADS];
-  pthread_t tid[MAX_THREADS];
-  int started[MAX_THREADS] = {0}, n = 0;
-  for (int64_t s = 0; s < len && n < MAX_THREADS; s += per, n++) {
-    int64_t l = len - s < per ? len - s : per;
-    gemm_job *j = &jobs[n];
-    *j = (gemm_job){transA, transB, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C};
-    if (by_rows) {
-      j->M = l;
-      j->A = transA ? A + s : A + s * lda;
-      j->C = C + s * ldc;
+  const cpu_kernels *ck = cpu_kernels_get();
+  gemm_job g = {ck, M, N, K, ldc, A, B, accumulate, C, e, M, N, 1};
+  int nt = wm_onnx_get_threads();
+  double flops = 2.0 * (double)M * (double)N * (double)K;
+  if (nt > 1 && flops >= PAR_MIN_FLOPS) {
+    /* Split the longer side of C in whole tiles (blocks never share a tile, so threads never write the same
+     * cache lines except at tile edges). */
+    int64_t mt = (M + ck->mr - 1) / ck->mr, ntl = (N + ck->nr - 1) / ck->nr;
+    int64_t want = nt * 4; /* several tasks per thread: a worker descheduled mid-task delays less */
+    if (ntl >= want || ntl * ck->nr >= mt * ck->mr) {
+      int64_t per = (ntl + want - 1) / want;
+      if (per < 1) per = 1;
+      g.nstep = per * ck->nr;
     } else {
-      j->N = l;
-      j->B = transB ? B + s * ldb : B + s;
-      j->C = C + s;
+      int64_t per = (mt + want - 1) / want;
+      if (per < 1) per = 1;
+      g.mstep = per * ck->mr;
+    }
+    g.ntn = (N + g.nstep - 1) / g.nstep;
+    int64_t ntm = (M + g.mstep - 1) / g.mstep;
+    par_for(ntm * g.ntn, gemm_task, &g);
+    return;
+  }
+  gemm_block(&g, 0, M, 0, N);
+}
+
+/* SGEMM: C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C. lda/ldb/ldc are row strides. */
+void sgemm(int transA, int transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+           const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+  if (beta != 0 && beta != 1)
+    for (int64_t i = 0; i < M; i++)
+      for (int64_t j = 0; j < N; j++) C[i * ldc + j] *= beta;
+  if (alpha == 0) {
+    if (beta == 0)
+      for (int64_t i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
+    return;
+  }
+  gemm_src a = {NULL, A, lda, transA, alpha, NULL, NULL}, b = {NULL, B, ldb, transB, 1.0f, NULL, NULL};
+  sgemm_ex(M, N, K, &a, &b, beta != 0, C, ldc, NULL);
+}
+
+/* Constant B (weights) packed once into the current CPU's column panels. */
+typedef struct mm_prep {
+  kernel_prep hdr;
+  const cpu_kernels *ck;
+  int64_t K, N;
+  int trans;
+  float *bp;
+} mm_prep;
+
+static void mm_prep_free(kernel_prep *p) {
+  free(((mm_prep *)p)->bp);
+  free(p);
+}
+
+static mm_prep *mm_make_prep(const float *B, int64_t ldb, int trans, int64_t K, int64_t N) {
+  mm_prep *mp = calloc(1, sizeof *mp);
+  if (!mp) return NULL;
+  mp->hdr.free = mm_prep_free;
+  mp->ck = cpu_kernels_get(), mp->K = K, mp->N = N, mp->trans = trans;
+  if (!(mp->bp = gemm_pack_b_alloc(B, ldb, trans, K, N))) { free(mp); return NULL; }
+  return mp;
+}
+
+/* Load-time packing of the constant float weights of MatMul (2-D B) and Gemm (alpha 1). */
+void matmul_prepare(onnx_node *nd, const wm_onnx_tensor *b) {
+  if (nd->prep || b->dtype != WM_ONNX_FLOAT || b->ndim != 2) return;
+  if (!strcmp(nd->op_type, "Gemm")) {
+    if (attr_float(nd, "alpha", 1.0f) != 1.0f) return;
+    int tb = (int)attr_int(nd, "transB", 0);
+    nd->prep = mm_make_prep(b->data, b->dims[1], tb, tb ? b->dims[1] : b->dims[0], tb ? b->dims[0] : b->dims[1]);
+  } else
+    nd->prep = mm_make_prep(b->data, b->dims[1], 0, b->dims[0], b->dims[1]);
+}
+
+/* Packed panels for input idx when it is a constant float matrix, built on first use; NULL otherwise. */
+static const float *const_packed_b(onnx_kernel_ctx *k, int idx, const float *B, int64_t ldb, int trans, int64_t K,
+                                   int64_t N) {
+  if (!k->prep || !(k->const_in & (1u << idx)) || k->in[idx]->dtype != WM_ONNX_FLOAT) return NULL;
+  const cpu_kernels *ck = cpu_kernels_get();
+  mm_prep *mp = *k->prep;
+  if (mp) return mp->ck == ck && mp->K == K && mp->N == N && mp->trans == trans ? mp->bp : NULL;
+  if (!(mp = mm_make_prep(B, ldb, trans, K, N))) return NULL;
+  *k->prep = mp;
+  return mp->bp;
+}
+
+/* How a fused Add operand r combines with a [rows, N] result: per-column bias, same-shape residual, or
+ * (0) a broadcast applied afterwards. */
+static int fused_operand_kind(const wm_onnx_tensor *r, int ond, const int64_t *odims, int64_t N) {
+  int64_t rn = wm_onnx_numel(r);
+  if (r->ndim >= 1 && r->ndim <= ond && r->dims[r->ndim - 1] == N && rn == N && N > 0) return 1;
+  if (r->ndim == ond) {
+    int same = 1;
+    for (int d = 0; d < ond; d++) same &= r->dims[d] == odims[d];
+    if (same) return 2;
+  }
+  return 0;
+}
+
+/* y (ndim, dims) = act(y + broadcast(r)). */
+static int late_add_act(onnx_kernel_ctx *k, float *y, int ndim, const int64_t *dims, const wm_onnx_tensor *r, int act,
+                        float p0, float p1) {
+  if (r->ndim > ndim) return kfail(k, "fused Add: operand has a higher rank");
+  for (int d = 0; d < r->ndim; d++) {
+    int od = ndim - r->ndim + d;
+    if (r->dims[d] != 1 && r->dims[d] != dims[od]) return kfail(k, "fused Add: operand is not broadcastable");
+  }
+  int owned;
+  const float *pr = float_view(k, r, &owned);
+  if (!pr) return -1;
+  int64_t st[WM_ONNX_MAX_DIMS], idx[WM_ONNX_MAX_DIMS] = {0}, n = numel_of(ndim, dims), off = 0;
+  broadcast_strides(r, ndim, dims, st);
+  for (int64_t i = 0; i < n; i++) {
+    y[i] = act_scalar(y[i] + pr[off], act, p0, p1);
+    for (int d = ndim - 1; d >= 0; d--) {
+      off += st[d];
+      if (++idx[d] < dims[d]) break;
+      off -= st[d] * dims[d];
+      idx[d] = 0;
     }
   }
-  /* the calling thread takes block 0; a block whose thread cannot start runs here too */
-  for (int i = 1; i < n; i++) started[i] = pthread_create(&tid[i], NULL, gemm_worker, &jobs[i]) == 0;
-  gemm_worker(&jobs[0]);
-  for (int i = 1; i < n; i++) {
-    if (started[i]) pthread_join(tid[i], NULL);
-    else gemm_worker(&jobs[i]);
-  }
+  float_release((float *)pr, owned);
+  return 0;
 }
 
 KERNEL(Gemm) {
@@ -172,30 +403,34 @@ KERNEL(Gemm) {
   int64_t Kb = tb ? b->dims[1] : b->dims[0], N = tb ? b->dims[0] : b->dims[1];
   if (K != Kb) return kfail(k, "inner dimensions differ (%lld vs %lld)", (long long)K, (long long)Kb);
   int64_t dims[2] = {M, N};
-  float *y = float_out(k, 0, a->dtype, 2, dims);
+  float *y = float_out_nz(k, 0, a->dtype, 2, dims);
   if (!y) return -1;
   int oa, ob, oc = 0;
-  const float *pa = float_view(k, a, &oa), *pb = float_view(k, b, &ob);
+  const float *pa = float_view(k, a, &oa), *pb = float_view(k, b, &ob), *pc = NULL;
   if (!pa || !pb) return -1;
-  float cbeta = 0;
+  gemm_epi e = {NULL, 0, NULL, 0, k->node->fuse_act, k->node->fuse_p0, k->node->fuse_p1};
+  int accumulate = 0;
   if (c && beta != 0) {
-    const wm_onnx_tensor *ts[1] = {c};
-    int64_t st[2];
     if (c->ndim > 2) return kfail(k, "C has rank %d", c->ndim);
     for (int d = 0; d < c->ndim; d++) {
       int64_t want = dims[2 - c->ndim + d];
       if (c->dims[d] != 1 && c->dims[d] != want) return kfail(k, "C is not broadcastable to [M, N]");
     }
-    (void)ts;
-    broadcast_strides(c, 2, dims, st);
-    const float *pc = float_view(k, c, &oc);
-    if (!pc) return -1;
-    for (int64_t i = 0; i < M; i++)
-      for (int64_t j = 0; j < N; j++) y[i * N + j] = pc[i * st[0] + j * st[1]];
-    float_release((float *)pc, oc);
-    cbeta = beta;
+    if (!(pc = float_view(k, c, &oc))) return -1;
+    if (beta == 1 && wm_onnx_numel(c) == N && c->dims[c->ndim - 1] == N) e.bias = pc; /* per-column bias */
+    else {
+      int64_t st[2];
+      broadcast_strides(c, 2, dims, st);
+      for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) y[i * N + j] = beta * pc[i * st[0] + j * st[1]];
+      accumulate = 1;
+    }
   }
-  sgemm(ta, tb, M, N, K, alpha, pa, a->dims[1], pb, b->dims[1], cbeta, y, N);
+  gemm_src A = {NULL, pa, a->dims[1], ta, alpha, NULL, NULL}, B = {NULL, pb, b->dims[1], tb, 1.0f, NULL, NULL};
+  if (alpha == 1) B.packed = const_packed_b(k, 1, pb, b->dims[1], tb, K, N);
+  /* alpha == 0: alpha * A * B vanishes (even for inf/NaN entries, as the reference computes it) */
+  sgemm_ex(M, N, alpha == 0 ? 0 : K, &A, &B, accumulate, y, N, &e);
+  if (pc) float_release((float *)pc, oc);
   float_release((float *)pa, oa);
   float_release((float *)pb, ob);
   float_commit(k, 0, y);
@@ -246,20 +481,40 @@ KERNEL(MatMul) {
     }
     return 0;
   }
-  float *y = float_out(k, 0, a->dtype, ond, odims);
+  float *y = float_out_nz(k, 0, a->dtype, ond, odims);
   if (!y) return -1;
-  int ownA, ownB;
-  const float *pa = float_view(k, a, &ownA), *pb = float_view(k, b, &ownB);
+  int ownA, ownB, ownR = 0;
+  const float *pa = float_view(k, a, &ownA), *pb = float_view(k, b, &ownB), *pr = NULL;
   if (!pa || !pb) return -1;
-  int64_t idx[WM_ONNX_MAX_DIMS] = {0};
-  for (int64_t bi = 0; bi < batches; bi++) {
-    int64_t oa = 0, ob = 0;
-    for (int d = 0; d < bnd; d++) { oa += idx[d] * sa[d]; ob += idx[d] * sb[d]; }
-    sgemm(0, 0, M, N, K, 1.0f, pa + oa * M * K, K, pb + ob * K * N, N, 0.0f, y + bi * M * N, N);
-    for (int d = bnd - 1; d >= 0; d--) { if (++idx[d] < bdims[d]) break; idx[d] = 0; }
+  /* fused Add (optimize.c): a per-column bias or same-shape residual goes into the epilogue */
+  const wm_onnx_tensor *r = k->node->fuse_res ? kin(k, k->node->fuse_res) : NULL;
+  int rkind = r ? fused_operand_kind(r, ond, odims, N) : 0;
+  if (r && rkind && !(pr = float_view(k, r, &ownR))) return -1;
+  int late = r && !rkind;
+  gemm_epi e = {rkind == 1 ? pr : NULL, 0, rkind == 2 ? pr : NULL, N, late ? ACT_NONE : k->node->fuse_act,
+                k->node->fuse_p0, k->node->fuse_p1};
+  if (b->ndim == 2 && batches >= 1) {
+    /* one weight matrix: all of A's rows form a single product (and constant weights are packed once) */
+    gemm_src A = {NULL, pa, K, 0, 1.0f, NULL, NULL}, B = {NULL, pb, N, 0, 1.0f, NULL, NULL};
+    B.packed = const_packed_b(k, 1, pb, N, 0, K, N);
+    sgemm_ex(batches * M, N, K, &A, &B, 0, y, N, &e);
+  } else {
+    int64_t idx[WM_ONNX_MAX_DIMS] = {0};
+    for (int64_t bi = 0; bi < batches; bi++) {
+      int64_t oa = 0, ob = 0;
+      for (int d = 0; d < bnd; d++) { oa += idx[d] * sa[d]; ob += idx[d] * sb[d]; }
+      gemm_src A = {NULL, pa + oa * M * K, K, 0, 1.0f, NULL, NULL}, B = {NULL, pb + ob * K * N, N, 0, 1.0f, NULL, NULL};
+      gemm_epi eb = e;
+      if (eb.res) eb.res = pr + bi * M * N;
+      sgemm_ex(M, N, K, &A, &B, 0, y + bi * M * N, N, &eb);
+      for (int d = bnd - 1; d >= 0; d--) { if (++idx[d] < bdims[d]) break; idx[d] = 0; }
+    }
   }
+  int rc = late ? late_add_act(k, y, ond, odims, r, k->node->fuse_act, k->node->fuse_p0, k->node->fuse_p1) : 0;
   float_release((float *)pa, ownA);
   float_release((float *)pb, ownB);
+  if (pr) float_release((float *)pr, ownR);
+  if (rc) return rc;
   float_commit(k, 0, y);
   return 0;
 }

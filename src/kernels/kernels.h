@@ -22,7 +22,15 @@ typedef struct onnx_kernel_ctx {
   wm_onnx_tensor **out;      /* always non-NULL for i < nout (omitted outputs get a scratch slot) */
   char *err;
   size_t errlen;
+  unsigned const_in; /* bit i: input i is a model constant (an initializer no caller can override) */
+  void **prep;       /* the node's slot for data derived once from constant inputs (pre-packed weights) */
 } onnx_kernel_ctx;
+
+/* Data a kernel derives from constant inputs on its first run and keeps with the node (freed with the model).
+ * Every such struct starts with this header. */
+typedef struct kernel_prep {
+  void (*free)(struct kernel_prep *p);
+} kernel_prep;
 
 typedef struct onnx_op_entry {
   const char *op_type;
@@ -57,6 +65,8 @@ int normalize_axis(onnx_kernel_ctx *k, int64_t axis, int rank, int *out);
 /* Outputs: allocates zeroed owned storage. */
 int out_alloc(onnx_kernel_ctx *k, int idx, wm_onnx_dtype dt, int ndim, const int64_t *dims);
 int out_like(onnx_kernel_ctx *k, int idx, const wm_onnx_tensor *like);
+/* Uninitialised storage, for kernels that write every element. */
+int out_alloc_nz(onnx_kernel_ctx *k, int idx, wm_onnx_dtype dt, int ndim, const int64_t *dims);
 int out_copy(onnx_kernel_ctx *k, int idx, const wm_onnx_tensor *src, int ndim, const int64_t *dims);
 
 /* dtype helpers */
@@ -92,6 +102,8 @@ void float_release(float *p, int owned);
 /* Allocates output idx with dtype dt and returns a float buffer to fill; call float_commit afterwards. */
 float *float_out(onnx_kernel_ctx *k, int idx, wm_onnx_dtype dt, int ndim, const int64_t *dims);
 void float_commit(onnx_kernel_ctx *k, int idx, float *buf);
+/* float_out for kernels that write every element (storage not zeroed). */
+float *float_out_nz(onnx_kernel_ctx *k, int idx, wm_onnx_dtype dt, int ndim, const int64_t *dims);
 int require_float(onnx_kernel_ctx *k, const wm_onnx_tensor *t, const char *what);
 
 /* Broadcasting: output shape of n operands per numpy rules. */
@@ -102,6 +114,105 @@ void broadcast_strides(const wm_onnx_tensor *t, int ndim, const int64_t *dims, i
 /* SGEMM: C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C. lda/ldb/ldc are row strides. */
 void sgemm(int transA, int transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
            const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+
+/* ---- fused epilogues: what a producer (Conv, Gemm, MatMul) applies to its output before storing it ---- */
+/* ACT_EXP is no fused activation, just exp() through the vectorised act hook (Softmax). */
+enum { ACT_NONE = 0, ACT_RELU, ACT_CLIP, ACT_LEAKY, ACT_HSIGMOID, ACT_HSWISH, ACT_SIGMOID, ACT_SILU, ACT_GELU, ACT_EXP };
+
+static inline float act_scalar(float v, int act, float p0, float p1) {
+  switch (act) {
+  case ACT_RELU: return v > 0 ? v : 0;
+  case ACT_CLIP: return v < p0 ? p0 : v > p1 ? p1 : v; /* NaN passes through like Clip */
+  case ACT_LEAKY: return v >= 0 ? v : p0 * v;
+  case ACT_HSIGMOID: return fmaxf(0.f, fminf(1.f, p0 * v + p1));
+  case ACT_HSWISH: return v * fmaxf(0.f, fminf(1.f, v / 6.f + 0.5f));
+  case ACT_SIGMOID: return v >= 0 ? 1.f / (1.f + expf(-v)) : expf(v) / (1.f + expf(v));
+  case ACT_SILU: return v * (v >= 0 ? 1.f / (1.f + expf(-v)) : expf(v) / (1.f + expf(v)));
+  case ACT_GELU: return 0.5f * v * (1.f + erff(v * 0.70710678118654752f)); /* erf form, not the tanh one */
+  case ACT_EXP: return expf(v);
+  default: return v;
+  }
+}
+
+typedef struct gemm_epi {
+  const float *bias; /* NULL, or one value per row of C (bias_rows) or per column */
+  int bias_rows;
+  const float *res;  /* NULL, or a matrix shaped like C added before the activation (residual connection) */
+  int64_t ldres;
+  int act;
+  float p0, p1;      /* Clip min/max, LeakyRelu alpha, HardSigmoid alpha/beta */
+} gemm_epi;
+
+#define GEMM_LOAD 1 /* the tile adds to what C already holds */
+#define GEMM_LAST 2 /* the tile finishes its K range: apply the epilogue */
+
+/* One CPU's kernel set, picked once at start-up (cpu_kernels_get). GEMM panels: A is packed mr rows at a time
+ * ([K][mr] per panel), B nr columns at a time ([K][nr] per panel), both zero-padded to whole panels. */
+typedef struct cpu_kernels {
+  const char *name;
+  int mr, nr;
+  /* C[0:mr, 0:nr] (+)= a-panel x b-panel over kc; row/col locate the tile in the epilogue's bias/res */
+  void (*gemm)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int mr, int nr, int flags,
+               const gemm_epi *e, int64_t row, int64_t col);
+  /* y[i] = act(x[i] * scale + bias + (res ? res[i] : 0)); y may equal x */
+  void (*act)(float *y, const float *x, int64_t n, float scale, float bias, const float *res, int act, float p0, float p1);
+  /* one depthwise 2-D plane: y[OH][OW] = epilogue(sum over taps w[kh][kw] * x[H][W]) with zero padding */
+  void (*dwconv)(const float *x, int64_t H, int64_t W, const float *w, int kh, int kw, int sh, int sw, int dh, int dw,
+                 int pt, int pl, float *y, int64_t OH, int64_t OW, float bias, const float *res, int act, float p0, float p1);
+} cpu_kernels;
+
+const cpu_kernels *cpu_kernels_get(void);
+extern const cpu_kernels cpu_kernels_scalar;
+#if defined(__x86_64__) || defined(__i386__)
+extern const cpu_kernels cpu_kernels_avx2;
+#endif
+#if defined(__aarch64__)
+extern const cpu_kernels cpu_kernels_neon;
+#endif
+#if defined(__wasm_simd128__)
+extern const cpu_kernels cpu_kernels_simd128;
+#endif
+/* Stores an mr x nr tile of accumulators (row stride ald) into C with the flags' LOAD/epilogue semantics. */
+void gemm_store_tile(const float *acc, int64_t ald, float *c, int64_t ldc, int mr, int nr, int flags, const gemm_epi *e,
+                     int64_t row, int64_t col);
+void dwconv_scalar(const float *x, int64_t H, int64_t W, const float *w, int kh, int kw, int sh, int sw, int dh, int dw,
+                   int pt, int pl, float *y, int64_t OH, int64_t OW, float bias, const float *res, int act, float p0, float p1);
+
+/* ---- GEMM driver (gemm.c) ---- */
+typedef void (*gemm_pack_fn)(const void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, int nr, float *dst);
+/* One operand of sgemm_ex: pre-packed panels (whole K), a plain row-major matrix op(p) (scaled by alpha when
+ * packed as A), or (B only) a function that packs [k0:k0+kc, n0:n0+nc] into nr-wide panels (implicit im2col). */
+typedef struct gemm_src {
+  const float *packed;
+  const float *p;
+  int64_t ld;
+  int trans;
+  float alpha; /* A only; 0 is read as 1 */
+  gemm_pack_fn pack;
+  const void *ctx;
+} gemm_src;
+
+/* C[M,N] = A x B (+ C when accumulate), then the epilogue; split across the thread pool when large. */
+void sgemm_ex(int64_t M, int64_t N, int64_t K, const gemm_src *A, const gemm_src *B, int accumulate, float *C,
+              int64_t ldc, const gemm_epi *e);
+/* Pre-packs op(A) (M x K) into mr-row panels, or op(B) (K x N) into nr-column panels, for the current CPU.
+ * Returns 64-byte aligned memory to release with free(); NULL when out of memory. */
+float *gemm_pack_a_alloc(const float *A, int64_t lda, int trans, int64_t M, int64_t K, float alpha);
+float *gemm_pack_b_alloc(const float *B, int64_t ldb, int trans, int64_t K, int64_t N);
+/* gemm_pack_a_alloc into caller memory of ceil(M / mr) * mr * K floats. */
+void gemm_pack_a_to(float *dst, const float *A, int64_t lda, int trans, int64_t M, int64_t K, float alpha);
+
+/* Load-time weight packing (graph.c calls these for nodes whose weights are constant). */
+void conv_prepare(onnx_node *nd, const wm_onnx_tensor *w);
+void matmul_prepare(onnx_node *nd, const wm_onnx_tensor *b);
+
+/* ---- intra-op thread pool (parallel.c) ---- */
+/* Runs fn(arg, task, tid) for task = 0..ntasks-1 on up to wm_onnx_get_threads() threads (the caller is tid 0)
+ * and returns when all are done. Calls from inside a task run inline. */
+typedef void (*par_task_fn)(void *arg, int64_t task, int tid);
+void par_for(int64_t ntasks, par_task_fn fn, void *arg);
+/* Per-thread scratch of at least n floats, 64-byte aligned, kept between calls (contents undefined). */
+float *par_scratch(int slot, size_t n);
 
 #define KERNEL(name) int op_##name(onnx_kernel_ctx *k)
 

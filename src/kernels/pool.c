@@ -60,6 +60,157 @@ static int pool_attrs(onnx_kernel_ctx *k, const wm_onnx_tensor *x, pool_geom *g)
 
 enum { P_MAX, P_AVG, P_LP };
 
+/* Float MaxPool/AveragePool over 2-D planes (1-D as H = 1) without Indices: per output, the valid tap ranges
+ * are computed once instead of testing every tap, and planes are spread over the thread pool. */
+typedef struct fpool_job {
+  const float *x;
+  float *y;
+  const pool_geom *g;
+  int kind, incl;
+} fpool_job;
+
+/* taps t in [0, k) with o*s - pb + t*d inside [lo, hi) */
+static inline void tap_range(int64_t o, int64_t s, int64_t pb, int64_t d, int64_t k, int64_t lo, int64_t hi, int64_t *t0,
+                             int64_t *t1) {
+  int64_t base = o * s - pb;
+  int64_t a = base >= lo ? 0 : (lo - base + d - 1) / d;
+  int64_t b = base >= hi ? 0 : (hi - 1 - base) / d + 1;
+  if (b > k) b = k;
+  if (a > b) a = b;
+  *t0 = a;
+  *t1 = b;
+}
+
+static void fpool_task(void *arg, int64_t plane, int tid) {
+  (void)tid;
+  const fpool_job *j = arg;
+  const pool_geom *g = j->g;
+  int64_t H = g->in[1], W = g->in[2], OH = g->out[1], OW = g->out[2];
+  const float *x = j->x + plane * H * W;
+  float *y = j->y + plane * OH * OW;
+  /* column tap ranges, the same for every row: computed once (they cost divisions) */
+  int64_t xr_buf[2 * 256], *xr = OW <= 128 ? xr_buf : malloc((size_t)OW * 4 * sizeof(int64_t));
+  for (int64_t ox = 0; xr && ox < OW; ox++) {
+    tap_range(ox, g->s[2], g->pb[2], g->d[2], g->k[2], 0, W, &xr[4 * ox], &xr[4 * ox + 1]);
+    tap_range(ox, g->s[2], g->pb[2], g->d[2], g->k[2], -g->pb[2], W + g->pc[2], &xr[4 * ox + 2], &xr[4 * ox + 3]);
+  }
+  /* Undilated windows: combine the window's input rows first (contiguous, vectorisable), then slide along x. */
+  /* [fx0, fx1): the columns whose window lies wholly inside the row (undilated) */
+  int64_t fx0 = 0, fx1 = 0;
+  if (xr) {
+    while (fx0 < OW && !(xr[4 * fx0] == 0 && xr[4 * fx0 + 1] == g->k[2])) fx0++;
+    fx1 = fx0;
+    while (fx1 < OW && xr[4 * fx1] == 0 && xr[4 * fx1 + 1] == g->k[2]) fx1++;
+  }
+  float rowbuf[1024];
+  float *t = g->d[1] == 1 && g->d[2] == 1 && xr ? (W <= 1024 ? rowbuf : malloc((size_t)W * sizeof(float))) : NULL;
+  for (int64_t oy = 0; t && oy < OH; oy++) {
+    int64_t y0, y1, py0, py1;
+    tap_range(oy, g->s[1], g->pb[1], 1, g->k[1], 0, H, &y0, &y1);
+    tap_range(oy, g->s[1], g->pb[1], 1, g->k[1], -g->pb[1], H + g->pc[1], &py0, &py1);
+    int64_t iy0 = oy * g->s[1] - g->pb[1];
+    if (y0 == y1) {
+      for (int64_t ix = 0; ix < W; ix++) t[ix] = j->kind == P_MAX ? -INFINITY : 0.f;
+    } else {
+      memcpy(t, x + (iy0 + y0) * W, (size_t)W * sizeof(float));
+      for (int64_t ky = y0 + 1; ky < y1; ky++) {
+        const float *row = x + (iy0 + ky) * W;
+        if (j->kind == P_MAX)
+          for (int64_t ix = 0; ix < W; ix++) t[ix] = row[ix] > t[ix] ? row[ix] : t[ix];
+        else
+          for (int64_t ix = 0; ix < W; ix++) t[ix] += row[ix];
+      }
+    }
+    float *yr = y + oy * OW;
+    if (j->kind == P_MAX && y0 < y1 && fx0 < fx1) { /* whole windows: straight-line max the compiler vectorises */
+      int64_t K = g->k[2], S = g->s[2];
+      const float *tb = t - g->pb[2];
+      if (K == 3 && S == 2)
+        for (int64_t ox = fx0; ox < fx1; ox++) {
+          float a = tb[2 * ox], b = tb[2 * ox + 1], c = tb[2 * ox + 2], m = a > b ? a : b;
+          yr[ox] = m > c ? m : c;
+        }
+      else if (K == 2 && S == 2)
+        for (int64_t ox = fx0; ox < fx1; ox++) {
+          float a = tb[2 * ox], b = tb[2 * ox + 1];
+          yr[ox] = a > b ? a : b;
+        }
+      else if (K == 3 && S == 1)
+        for (int64_t ox = fx0; ox < fx1; ox++) {
+          float a = tb[ox], b = tb[ox + 1], c = tb[ox + 2], m = a > b ? a : b;
+          yr[ox] = m > c ? m : c;
+        }
+      else
+        for (int64_t ox = fx0; ox < fx1; ox++) {
+          const float *q = tb + ox * S;
+          float m = q[0];
+          for (int64_t kx = 1; kx < K; kx++) m = q[kx] > m ? q[kx] : m;
+          yr[ox] = m;
+        }
+    }
+    for (int64_t ox = 0; ox < OW; ox++) {
+      if (j->kind == P_MAX && y0 < y1 && ox == fx0 && fx0 < fx1) ox = fx1; /* done above */
+      if (ox >= OW) break;
+      int64_t x0 = xr[4 * ox], x1 = xr[4 * ox + 1];
+      const float *tr = t + ox * g->s[2] - g->pb[2];
+      if (j->kind == P_MAX) {
+        float m = x0 < x1 ? tr[x0] : -INFINITY;
+        for (int64_t kx = x0 + 1; kx < x1; kx++) m = tr[kx] > m ? tr[kx] : m;
+        yr[ox] = y0 < y1 ? m : -INFINITY;
+      } else {
+        float acc = 0;
+        for (int64_t kx = x0; kx < x1; kx++) acc += tr[kx];
+        int64_t cnt = j->incl ? (py1 - py0) * (xr[4 * ox + 3] - xr[4 * ox + 2]) : (y1 - y0) * (x1 - x0);
+        yr[ox] = cnt ? acc / (float)cnt : 0.f;
+      }
+    }
+  }
+  if (t) {
+    if (t != rowbuf) free(t);
+    if (xr != xr_buf) free(xr);
+    return;
+  }
+  for (int64_t oy = 0; oy < OH; oy++) {
+    int64_t y0, y1, py0, py1;
+    tap_range(oy, g->s[1], g->pb[1], g->d[1], g->k[1], 0, H, &y0, &y1);
+    tap_range(oy, g->s[1], g->pb[1], g->d[1], g->k[1], -g->pb[1], H + g->pc[1], &py0, &py1);
+    int64_t iy0 = oy * g->s[1] - g->pb[1];
+    for (int64_t ox = 0; ox < OW; ox++) {
+      int64_t x0, x1, px0, px1;
+      if (xr) x0 = xr[4 * ox], x1 = xr[4 * ox + 1], px0 = xr[4 * ox + 2], px1 = xr[4 * ox + 3];
+      else {
+        tap_range(ox, g->s[2], g->pb[2], g->d[2], g->k[2], 0, W, &x0, &x1);
+        tap_range(ox, g->s[2], g->pb[2], g->d[2], g->k[2], -g->pb[2], W + g->pc[2], &px0, &px1);
+      }
+      int64_t ix0 = ox * g->s[2] - g->pb[2];
+      float r;
+      if (j->kind == P_MAX) {
+        float m = -INFINITY;
+        int any = 0;
+        for (int64_t ky = y0; ky < y1; ky++) {
+          const float *row = x + (iy0 + ky * g->d[1]) * W + ix0;
+          for (int64_t kx = x0; kx < x1; kx++) {
+            float v = row[kx * g->d[2]];
+            if (v > m || !any) m = v, any = 1;
+          }
+        }
+        r = m;
+      } else {
+        float acc = 0;
+        for (int64_t ky = y0; ky < y1; ky++) {
+          const float *row = x + (iy0 + ky * g->d[1]) * W + ix0;
+          for (int64_t kx = x0; kx < x1; kx++) acc += row[kx * g->d[2]];
+        }
+        int64_t cnt = (y1 - y0) * (x1 - x0);
+        if (j->incl) cnt = (py1 - py0) * (px1 - px0);
+        r = cnt ? acc / (float)cnt : 0.f;
+      }
+      y[oy * OW + ox] = r;
+    }
+  }
+  if (xr != xr_buf) free(xr);
+}
+
 static int run_pool(onnx_kernel_ctx *k, int kind) {
   if (need_inputs(k, 1)) return -1;
   const wm_onnx_tensor *x = k->in[0];
@@ -73,9 +224,19 @@ static int run_pool(onnx_kernel_ctx *k, int kind) {
   dims[0] = N;
   dims[1] = C;
   for (int i = 0; i < g.nsp; i++) dims[2 + i] = g.out[3 - g.nsp + i];
-  if (out_alloc(k, 0, x->dtype, x->ndim, dims)) return -1;
   int want_idx = kind == P_MAX && k->nout > 1;
+  int fast = x->dtype == WM_ONNX_FLOAT && !want_idx && kind != P_LP && g.nsp <= 2;
+  if ((fast ? out_alloc_nz : out_alloc)(k, 0, x->dtype, x->ndim, dims)) return -1;
   if (want_idx && out_alloc(k, 1, WM_ONNX_INT64, x->ndim, dims)) return -1;
+  if (fast) {
+    fpool_job j = {x->data, k->out[0]->data, &g, kind, incl};
+    int64_t work = N * C * g.out[1] * g.out[2] * g.k[1] * g.k[2];
+    if (work < 150000) /* too little to share across threads */
+      for (int64_t pl = 0; pl < N * C; pl++) fpool_task(&j, pl, 0);
+    else
+      par_for(N * C, fpool_task, &j);
+    return 0;
+  }
   int ox;
   const float *px = float_view(k, x, &ox);
   if (!px) return -1;
@@ -141,7 +302,14 @@ static int run_global(onnx_kernel_ctx *k, int kind) {
     double acc = kind == P_MAX ? -INFINITY : 0;
     if (x->dtype == WM_ONNX_FLOAT) {
       const float *s = (const float *)x->data + i * sp;
-      if (kind == P_AVG) { float a = 0; for (int64_t j = 0; j < sp; j++) a += s[j]; acc = a; }
+      if (kind == P_AVG) { /* 8 partial sums: one serial chain would wait on every add */
+        float a[8] = {0};
+        int64_t j = 0;
+        for (; j + 8 <= sp; j += 8)
+          for (int l = 0; l < 8; l++) a[l] += s[j + l];
+        for (; j < sp; j++) a[0] += s[j];
+        acc = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+      }
       else for (int64_t j = 0; j < sp; j++) acc = kind == P_MAX ? fmax(acc, s[j]) : acc + pow(fabs(s[j]), p);
     } else {
       for (int64_t j = 0; j < sp; j++) {

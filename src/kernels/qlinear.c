@@ -137,7 +137,7 @@ int op_QLinearMatMul(onnx_kernel_ctx *k);
 KERNEL(QLinearMatMul) {
   if (need_inputs(k, 8)) return -1;
   const wm_onnx_tensor *as = k->in[1], *bs = k->in[4], *ys = k->in[6], *yz = k->in[7];
-  double lo, hi;
+  double lo = 0, hi = 0;
   if (quant_range(k, yz->dtype, &lo, &hi)) return -1;
   if (wm_onnx_numel(ys) != 1 || wm_onnx_numel(yz) != 1) return kunsupported(k, "per-axis output quantization is not supported");
   int nd;
@@ -216,7 +216,7 @@ KERNEL(ConvInteger) {
 KERNEL(QLinearConv) {
   if (need_inputs(k, 8)) return -1;
   const wm_onnx_tensor *xs = k->in[1], *ws = k->in[4], *ys = k->in[6], *yz = k->in[7], *w = k->in[3];
-  double lo, hi;
+  double lo = 0, hi = 0;
   if (quant_range(k, yz->dtype, &lo, &hi)) return -1;
   if (wm_onnx_numel(ys) != 1 || wm_onnx_numel(yz) != 1 || wm_onnx_numel(xs) != 1)
     return kunsupported(k, "per-axis x/y quantization is not supported");

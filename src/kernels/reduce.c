@@ -204,10 +204,27 @@ static int run_softmax(onnx_kernel_ctx *k, int kind) {
   int own;
   const float *px = float_view(k, x, &own);
   if (!y || !px) return -1;
+  int fast = kind == S_SOFTMAX && inner == 1 && x->dtype == WM_ONNX_FLOAT && len > 0;
+  const cpu_kernels *ck = cpu_kernels_get();
   for (int64_t a = 0; a < outer; a++)
     for (int64_t b = 0; b < inner; b++) {
       const float *s = px + a * len * inner + b;
       float *d = y + a * len * inner + b;
+      if (fast) { /* contiguous rows: vector exp, 8 partial sums; rows without a finite max take the exact path */
+        float mx = s[0];
+        for (int64_t j = 1; j < len; j++) mx = s[j] > mx ? s[j] : mx;
+        if (isfinite(mx)) {
+          ck->act(d, s, len, 1.0f, -mx, NULL, ACT_EXP, 0, 0);
+          float part[8] = {0};
+          int64_t j = 0;
+          for (; j + 8 <= len; j += 8)
+            for (int l = 0; l < 8; l++) part[l] += d[j + l];
+          for (; j < len; j++) part[0] += d[j];
+          float inv = 1.0f / (((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7])));
+          for (j = 0; j < len; j++) d[j] *= inv;
+          continue;
+        }
+      }
       float m = -INFINITY;
       int64_t arg = 0;
       for (int64_t j = 0; j < len; j++) if (s[j * inner] > m) { m = s[j * inner]; arg = j; }

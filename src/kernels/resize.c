@@ -108,6 +108,19 @@ static int do_resize(onnx_kernel_ctx *k, const wm_onnx_tensor *x, const resize_c
         float *d = nx + (a * out + o) * inner;
         const taps *t = &tp[o];
         if (t->extrap) { for (int64_t i = 0; i < inner; i++) d[i] = (float)c->extrap; continue; }
+        if (inner >= 8) { /* whole rows: copy (one tap of weight 1, as nearest gives) or blend row by row */
+          if (t->nt == 1 && t->w[0] == 1.0) {
+            memcpy(d, cur + (a * in + t->idx[0]) * inner, (size_t)inner * sizeof(float));
+            continue;
+          }
+          for (int64_t i = 0; i < inner; i++) d[i] = 0;
+          for (int j = 0; j < t->nt; j++) {
+            const float *sr = cur + (a * in + t->idx[j]) * inner;
+            float w = (float)t->w[j];
+            for (int64_t i = 0; i < inner; i++) d[i] += w * sr[i];
+          }
+          continue;
+        }
         for (int64_t i = 0; i < inner; i++) {
           double s = 0;
           for (int j = 0; j < t->nt; j++) s += t->w[j] * cur[(a * in + t->idx[j]) * inner + i];

@@ -551,7 +551,11 @@ KERNEL(Constant) {
     if (!a->t) return kfail(k, "value attribute holds no tensor");
     if (!a->t->data && a->t->nbytes) return kfail(k, "value tensor has no data");
     if (a->t->dtype == WM_ONNX_STRING) return kfail(k, "string constants are not supported");
-    return out_copy(k, 0, a->t, a->t->ndim, a->t->dims);
+    /* lend the model's own tensor (kernels never write their inputs; graph outputs get copied) */
+    wm_onnx_tensor_free(k->out[0]);
+    *k->out[0] = *a->t;
+    k->out[0]->flags = 0;
+    return 0;
   case ATTR_FLOAT:
     if (out_alloc(k, 0, WM_ONNX_FLOAT, 0, NULL)) return -1;
     *(float *)k->out[0]->data = a->f;

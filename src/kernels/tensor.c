@@ -90,7 +90,7 @@ int normalize_axis(onnx_kernel_ctx *k, int64_t axis, int rank, int *out) {
   return 0;
 }
 
-int out_alloc(onnx_kernel_ctx *k, int idx, wm_onnx_dtype dt, int ndim, const int64_t *dims) {
+static int out_alloc_z(onnx_kernel_ctx *k, int idx, wm_onnx_dtype dt, int ndim, const int64_t *dims, int zero) {
   wm_onnx_tensor *t = k->out[idx];
   wm_onnx_tensor_free(t);
   if (ndim < 0 || ndim > WM_ONNX_MAX_DIMS) return kfail(k, "output rank %d unsupported", ndim);
@@ -108,10 +108,20 @@ int out_alloc(onnx_kernel_ctx *k, int idx, wm_onnx_dtype dt, int ndim, const int
   t->ndim = ndim;
   for (int i = 0; i < ndim; i++) t->dims[i] = dims[i];
   t->nbytes = (size_t)n * es;
-  t->data = calloc(1, t->nbytes ? t->nbytes : 1);
+  t->data = zero ? calloc(1, t->nbytes ? t->nbytes : 1) : malloc(t->nbytes ? t->nbytes : 1);
   if (!t->data) return kfail(k, "out of memory allocating %zu bytes", t->nbytes);
   t->flags = WM_ONNX_TENSOR_OWNED;
   return 0;
+}
+
+int out_alloc(onnx_kernel_ctx *k, int idx, wm_onnx_dtype dt, int ndim, const int64_t *dims) {
+  return out_alloc_z(k, idx, dt, ndim, dims, 1);
+}
+
+/* For kernels that write every element: skips zeroing (recycled heap memory would otherwise be cleared on
+ * every run). */
+int out_alloc_nz(onnx_kernel_ctx *k, int idx, wm_onnx_dtype dt, int ndim, const int64_t *dims) {
+  return out_alloc_z(k, idx, dt, ndim, dims, 0);
 }
 
 int out_like(onnx_kernel_ctx *k, int idx, const wm_onnx_tensor *like) {
@@ -336,6 +346,15 @@ void float_release(float *p, int owned) {
 
 float *float_out(onnx_kernel_ctx *k, int idx, wm_onnx_dtype dt, int ndim, const int64_t *dims) {
   if (out_alloc(k, idx, dt, ndim, dims)) return NULL;
+  if (dt == WM_ONNX_FLOAT) return k->out[idx]->data;
+  int64_t n = numel_of(ndim, dims);
+  float *p = calloc((size_t)(n ? n : 1), sizeof(float));
+  if (!p) kfail(k, "out of memory");
+  return p;
+}
+
+float *float_out_nz(onnx_kernel_ctx *k, int idx, wm_onnx_dtype dt, int ndim, const int64_t *dims) {
+  if (out_alloc_nz(k, idx, dt, ndim, dims)) return NULL;
   if (dt == WM_ONNX_FLOAT) return k->out[idx]->data;
   int64_t n = numel_of(ndim, dims);
   float *p = calloc((size_t)(n ? n : 1), sizeof(float));

@@ -31,8 +31,8 @@ static void put(onnx_kernel_ctx *k, int o, int64_t e, double v) {
 }
 
 KERNEL(Adagrad) {
-  double r;
-  int64_t t, n;
+  double r = 0;
+  int64_t t = 0, n = 0;
   if (optim_setup(k, 3, 2, &n, &r, &t)) return -1;
   double decay = attr_float(k->node, "decay_factor", 0), eps = attr_float(k->node, "epsilon", 1e-6f);
   double nc = attr_float(k->node, "norm_coefficient", 0), ra = r / (1 + (double)t * decay);
@@ -48,8 +48,8 @@ KERNEL(Adagrad) {
 }
 
 KERNEL(Momentum) {
-  double r;
-  int64_t t, n;
+  double r = 0;
+  int64_t t = 0, n = 0;
   if (optim_setup(k, 3, 2, &n, &r, &t)) return -1;
   double alpha = attr_float(k->node, "alpha", 0), beta = attr_float(k->node, "beta", 0);
   double nc = attr_float(k->node, "norm_coefficient", 0);
@@ -71,8 +71,8 @@ KERNEL(Momentum) {
 /* Not registered yet, see registry.c. */
 int op_Adam(onnx_kernel_ctx *k);
 KERNEL(Adam) {
-  double r;
-  int64_t t, n;
+  double r = 0;
+  int64_t t = 0, n = 0;
   if (optim_setup(k, 4, 3, &n, &r, &t)) return -1;
   double alpha = attr_float(k->node, "alpha", 0.9f), beta = attr_float(k->node, "beta", 0.999f);
   double eps = attr_float(k->node, "epsilon", 1e-6f), nc = attr_float(k->node, "norm_coefficient", 0);

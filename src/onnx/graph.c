@@ -3,12 +3,16 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../kernels/kernels.h"
@@ -186,6 +190,11 @@ static wm_onnx_model *sub_of(wm_onnx_model *m, int n, const char *name) {
 }
 
 static void free_plan(wm_onnx_model *m) {
+  for (int n = 0; m->order && m->ir.graph && n < m->ir.graph->nnodes; n++) { /* preps exist only once planned */
+    kernel_prep *kp = m->ir.graph->nodes[n].prep;
+    if (kp) kp->free(kp);
+    m->ir.graph->nodes[n].prep = NULL;
+  }
   if (m->subs)
     for (int n = 0; n < m->ir.graph->nnodes; n++) {
       for (int k = 0; m->subs[n] && k < m->nsubs[n]; k++) {
@@ -407,16 +416,42 @@ done:
 
 static wm_onnx_status load_common(wm_onnx_model *m, const void *buf, size_t len, wm_onnx_model **out, char *err,
                                   size_t errlen) {
+#ifdef __GLIBC__
+  /* Inference frees and reallocates the same large activations on every run. Served from mmap each time they
+   * would be page-faulted in again (and zeroed by the kernel) per run; kept in the heap they are reused. */
+  static int tuned;
+  if (!tuned) {
+    tuned = 1;
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  }
+#endif
   m->ir.base_dir = m->base_dir;
   int prc = onnx_parse_model(&m->ir, buf, len, err, errlen);
   if (prc) {
     wm_onnx_free(m);
     return prc == -2 ? WM_ONNX_ERR_UNSUPPORTED : WM_ONNX_ERR_PARSE;
   }
+  if (onnx_optimize(&m->ir)) {
+    set_err(err, errlen, "out of memory");
+    wm_onnx_free(m);
+    return WM_ONNX_ERR_NOMEM;
+  }
   wm_onnx_status st = build(m, err, errlen);
   if (st) {
     wm_onnx_free(m);
     return st;
+  }
+  /* pack constant weights now, so the first inference runs at full speed (and load time says what it costs) */
+  onnx_graph *g = m->ir.graph;
+  for (int n = 0; n < g->nnodes; n++) {
+    onnx_node *nd = &g->nodes[n];
+    int conv = !strcmp(nd->op_type, "Conv"), mm = !strcmp(nd->op_type, "MatMul") || !strcmp(nd->op_type, "Gemm");
+    if ((*nd->domain && strcmp(nd->domain, "ai.onnx")) || (!conv && !mm) || nd->nin < 2 || nd->in[1] < 0) continue;
+    const value *w = &m->values[nd->in[1]];
+    if (w->kind != VAL_INIT || w->decl) continue;
+    if (conv) conv_prepare(nd, &w->init);
+    else if (nd->in[0] >= 0) matmul_prepare(nd, &w->init);
   }
   *out = m;
   return WM_ONNX_OK;
@@ -518,9 +553,26 @@ static wm_onnx_status run_control(wm_onnx_model *m, int n, const wm_onnx_tensor 
 
 #define WM_ONNX_MIN_SLOTS 8   /* input/output slots always valid for a kernel (see exec_graph) */
 
+/* WM_ONNX_PROFILE=1 prints each node's wall time to stderr after it runs (finding hot spots, tuning kernels). */
+static int profile_enabled(void) {
+  static int on = -1;
+  if (on < 0) {
+    const char *e = getenv("WM_ONNX_PROFILE");
+    on = e && *e && *e != '0';
+  }
+  return on;
+}
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 /* Runs every node of m in plan order; inputs, initializers and captured values are already in place. */
 static wm_onnx_status exec_graph(wm_onnx_model *m, char *err, size_t errlen) {
   onnx_graph *g = m->ir.graph;
+  int prof = profile_enabled();
   const wm_onnx_tensor *inbuf[64];
   wm_onnx_tensor *outbuf[64];
   wm_onnx_tensor scratch[64];
@@ -545,12 +597,28 @@ static wm_onnx_status exec_graph(wm_onnx_model *m, char *err, size_t errlen) {
     }
     char kerr[384] = "";
     int rc;
+    double t0 = prof ? now_ms() : 0;
     if (m->subs[idx]) {
       wm_onnx_status cs = run_control(m, idx, inbuf, outbuf, kerr, sizeof kerr);
       rc = cs == WM_ONNX_OK ? 0 : cs == WM_ONNX_ERR_UNSUPPORTED ? -2 : -1;
     } else {
-      onnx_kernel_ctx k = {nd, nd->opset, nd->nin, nd->nout, inbuf, outbuf, kerr, sizeof kerr};
+      unsigned cmask = 0;
+      for (int i = 0; i < nd->nin && i < 32; i++)
+        if (nd->in[i] >= 0 && m->values[nd->in[i]].kind == VAL_INIT && !m->values[nd->in[i]].decl) cmask |= 1u << i;
+      onnx_kernel_ctx k = {nd, nd->opset, nd->nin, nd->nout, inbuf, outbuf, kerr, sizeof kerr, cmask, &nd->prep};
       rc = nd->fn(&k);
+    }
+    if (prof) {
+      const wm_onnx_tensor *o0 = outbuf[0];
+      fprintf(stderr, "prof %-22s %9.3f ms  %s [", nd->op_type, now_ms() - t0, nd->name);
+      for (int d = 0; d < o0->ndim; d++) fprintf(stderr, "%s%lld", d ? "x" : "", (long long)o0->dims[d]);
+      fprintf(stderr, "] act=%d res=%d <-", nd->fuse_act, nd->fuse_res);
+      for (int i = 0; i < nd->nin && i < 3; i++) {
+        fprintf(stderr, " [");
+        for (int d = 0; inbuf[i] && d < inbuf[i]->ndim; d++) fprintf(stderr, "%s%lld", d ? "x" : "", (long long)inbuf[i]->dims[d]);
+        fprintf(stderr, "]");
+      }
+      fprintf(stderr, "\n");
     }
     for (int o = 0; o < nslots; o++) if (o >= nd->nout || nd->out[o] < 0) wm_onnx_tensor_free(&scratch[o]);
     if (rc) {

@@ -3,7 +3,7 @@
 set(WM_ONNX_DIR ${CMAKE_CURRENT_LIST_DIR})
 file(GLOB WM_ONNX_KERNEL_SOURCES CONFIGURE_DEPENDS ${WM_ONNX_DIR}/../kernels/*.c)
 add_library(wasmind_onnx STATIC
-  ${WM_ONNX_DIR}/pb.c ${WM_ONNX_DIR}/model.c ${WM_ONNX_DIR}/graph.c ${WM_ONNX_KERNEL_SOURCES})
+  ${WM_ONNX_DIR}/pb.c ${WM_ONNX_DIR}/model.c ${WM_ONNX_DIR}/graph.c ${WM_ONNX_DIR}/optimize.c ${WM_ONNX_KERNEL_SOURCES})
 target_include_directories(wasmind_onnx PUBLIC ${WM_ONNX_DIR})
 target_link_libraries(wasmind_onnx PUBLIC m)
 
@@ -23,4 +23,12 @@ if(EXISTS ${WM_ONNX_TESTSUITE}/node)
            ${WM_ONNX_TESTSUITE}/node/test_conv_with_strides_padding/model.onnx
            ${WM_ONNX_TESTSUITE}/light/light_squeezenet.onnx
            ${WM_ONNX_TESTSUITE}/node/test_resize_upsample_scales_cubic/model.onnx)
+endif()
+
+# Per-CPU kernels: each ISA's file is compiled for that ISA and only called after a run-time CPU check.
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|i.86")
+  set_source_files_properties(${WM_ONNX_DIR}/../kernels/cpu_avx2.c PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma")
+endif()
+if(CMAKE_BUILD_TYPE STREQUAL "Release")
+  target_compile_options(wasmind_onnx PRIVATE -O3)   # the kernels' plain loops need the vectoriser
 endif()

@@ -90,7 +90,7 @@ wm_onnx_status wm_onnx_run(wm_onnx_model *m, const wm_onnx_tensor *inputs, int n
 /* Parses one serialized TensorProto (the backend tests' *.pb files) into an owned tensor. */
 wm_onnx_status wm_onnx_parse_tensor(const void *buf, size_t len, wm_onnx_tensor *out, char *err, size_t errlen);
 
-/* Worker threads for large matrix products (Conv, MatMul, Gemm, RNN inputs), process-wide; default 1.
+/* Intra-op worker threads (GEMM, convolution, pooling), process-wide; default: the CPUs this process may use.
  * Set it before running models, not while another thread runs one. */
 void wm_onnx_set_threads(int n);
 int wm_onnx_get_threads(void);

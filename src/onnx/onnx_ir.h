@@ -53,6 +53,12 @@ typedef struct onnx_node {
   onnx_attr *attrs;
   onnx_kernel_fn fn;
   int opset;
+  /* Set by the load-time optimiser (optimize.c): an activation the kernel applies to its output, and the input
+   * index of a tensor added before it (a fused residual Add; 0 = none). Only Conv, Gemm and MatMul get these. */
+  int fuse_act;
+  float fuse_p0, fuse_p1;
+  int fuse_res;
+  void *prep; /* kernel_prep built by the kernel from constant inputs on its first run */
   size_t byte_off; /* where the NodeProto starts in the model, for messages */
 } onnx_node;
 
@@ -106,6 +112,8 @@ typedef struct onnx_model_ir {
  * construct such as an exotic element type) with err filled. */
 int onnx_parse_model(onnx_model_ir *m, const uint8_t *buf, size_t len, char *err, size_t errlen);
 void onnx_model_ir_release(onnx_model_ir *m);
+/* Load-time graph rewrites (optimize.c): fusions and folds on the root graph. 0, or -1 when out of memory. */
+int onnx_optimize(onnx_model_ir *m);
 /* Parses one TensorProto into a tensor owning its data (copying). */
 int onnx_parse_tensor_owned(const uint8_t *buf, size_t len, wm_onnx_tensor *t, char *err, size_t errlen);
 

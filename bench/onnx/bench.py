@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""bench.py — wasmind's ONNX engine (`wasmind nn bench`) against ONNX Runtime (onnxruntime-node, graph
+optimisations on, same thread count), run alternately on the same inputs; prints median latency, the latency
+ratio wasmind/ORT, the load-time ratio, peak RSS of each process and the geometric means.
+
+Usage: bench/onnx/bench.py [--threads 1,2] [--rounds 3] [--models a,b] [--iters-scale F] [--json FILE]
+Models come from build/models (scripts/fetch-models.sh); ORT from build/models/ort/node_modules/onnxruntime-node.
+"""
+import argparse
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+MODELS = os.path.join(ROOT, "build", "models")
+WASMIND = os.path.join(ROOT, "build", "wasmind")
+ORT_SCRIPT = os.path.join(HERE, "ort_bench.mjs")
+
+SILERO_REF = os.path.join(MODELS, "refs", "silero_vad_v5", "test_data_set_0")
+
+# name, file, iterations per round, extra arguments understood by both runners
+CASES = [
+    ("mobilenet_v2", "mobilenet_v2.onnx", 20, []),
+    ("resnet50", "resnet50.onnx", 6, []),
+    ("efficientnet_b0", "efficientnet_b0.onnx", 15, []),
+    ("squeezenet1_1", "squeezenet1_1.onnx", 20, []),
+    ("bert_encoder", "bert_encoder.onnx", 20,
+     ["--shape", "input_ids=1x128", "--shape", "attention_mask=1x128", "--shape", "token_type_ids=1x128"]),
+    ("ppocr_det", "ppocr_det.onnx", 4, ["--shape", "x=1x3x640x640"]),
+    ("ppocr_rec", "ppocr_rec.onnx", 15, ["--shape", "x=1x3x48x320"]),
+    ("silero_vad", "silero_vad_v5.onnx", 50,
+     ["--input", "input=" + os.path.join(SILERO_REF, "input_0.pb"),
+      "--input", "state=" + os.path.join(SILERO_REF, "input_1.pb"),
+      "--input", "sr=" + os.path.join(SILERO_REF, "input_2.pb")]),
+]
+
+
+def run_rss(cmd):
+    """Runs cmd; returns (exit code, stdout, stderr, peak RSS in KiB of that child alone, from wait4)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            fd = os.open(os.path.join("/tmp", "wm_bench_%d.out" % os.getpid()), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.dup2(fd, 1)
+            efd = os.open(os.path.join("/tmp", "wm_bench_%d.err" % os.getpid()), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.dup2(efd, 2)
+            os.execvp(cmd[0], cmd)
+        finally:
+            os._exit(127)
+    _, status, ru = os.wait4(pid, 0)
+    outp, errp = "/tmp/wm_bench_%d.out" % pid, "/tmp/wm_bench_%d.err" % pid
+    with open(outp) as f:
+        out = f.read()
+    with open(errp) as f:
+        err = f.read()
+    os.unlink(outp)
+    os.unlink(errp)
+    return os.waitstatus_to_exitcode(status), out, err, ru.ru_maxrss
+
+
+def wasmind_once(model, iters, threads, extra):
+    rc, out, err, rss = run_rss([WASMIND, "nn", "bench", model, "--iters", str(iters), "--threads", str(threads)] + extra)
+    if rc:
+        raise RuntimeError("wasmind failed: " + err.strip())
+    load = float(re.search(r"load: ([0-9.]+) ms", out).group(1))
+    med = float(re.search(r"median ([0-9.]+) ms", out).group(1))
+    return med, load, rss
+
+
+def ort_once(model, iters, threads, extra):
+    rc, out, err, rss = run_rss(["node", ORT_SCRIPT, model, "--iters", str(iters), "--threads", str(threads)] + extra)
+    if rc:
+        raise RuntimeError("ORT failed: " + err.strip()[-400:])
+    j = json.loads(out.strip().splitlines()[-1])
+    return j["median_ms"], j["load_ms"], rss
+
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def geomean(xs):
+    xs = [x for x in xs if x > 0]
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating wasmind/ORT runs per model and thread count")
+    ap.add_argument("--models", default="", help="comma-separated subset of: " + ",".join(c[0] for c in CASES))
+    ap.add_argument("--iters-scale", type=float, default=1.0)
+    ap.add_argument("--json", default="", help="also write the results here")
+    a = ap.parse_args()
+    wanted = set(filter(None, a.models.split(",")))
+    results = []
+    for threads in [int(t) for t in a.threads.split(",")]:
+        print("\n== %d thread%s ==" % (threads, "" if threads == 1 else "s"))
+        print("%-16s %10s %10s %7s | %9s %9s %7s | %9s %9s" %
+              ("model", "wasmind ms", "ORT ms", "ratio", "wm load", "ORT load", "ratio", "wm RSS MB", "ORT RSS MB"))
+        rows = []
+        for name, fname, iters, extra in CASES:
+            if wanted and name not in wanted:
+                continue
+            path = os.path.join(MODELS, fname)
+            if not os.path.exists(path):
+                print("%-16s (missing %s)" % (name, path))
+                continue
+            it = max(1, int(iters * a.iters_scale))
+            wm, ort = [], []
+            try:
+                for _ in range(a.rounds):  # alternate so both see the same machine load
+                    wm.append(wasmind_once(path, it, threads, extra))
+                    ort.append(ort_once(path, it, threads, extra))
+            except (RuntimeError, AttributeError, ValueError) as e:
+                print("%-16s error: %s" % (name, e))
+                continue
+            r = {
+                "model": name, "threads": threads,
+                "wasmind_ms": median([x[0] for x in wm]), "ort_ms": median([x[0] for x in ort]),
+                "wasmind_load_ms": median([x[1] for x in wm]), "ort_load_ms": median([x[1] for x in ort]),
+                "wasmind_rss_mb": max(x[2] for x in wm) / 1024.0, "ort_rss_mb": max(x[2] for x in ort) / 1024.0,
+            }
+            r["ratio"] = r["wasmind_ms"] / r["ort_ms"]
+            r["load_ratio"] = r["wasmind_load_ms"] / r["ort_load_ms"]
+            rows.append(r)
+            print("%-16s %10.2f %10.2f %7.2f | %9.1f %9.1f %7.2f | %9.1f %9.1f" %
+                  (name, r["wasmind_ms"], r["ort_ms"], r["ratio"], r["wasmind_load_ms"], r["ort_load_ms"],
+                   r["load_ratio"], r["wasmind_rss_mb"], r["ort_rss_mb"]))
+            sys.stdout.flush()
+        if rows:
+            print("%-16s %10s %10s %7.2f | %9s %9s %7.2f | max latency ratio %.2f" %
+                  ("geomean", "", "", geomean([r["ratio"] for r in rows]), "", "",
+                   geomean([r["load_ratio"] for r in rows]), max(r["ratio"] for r in rows)))
+        results += rows
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

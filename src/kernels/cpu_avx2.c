@@ -1,0 +1,285 @@
+/* cpu_avx2.c — x86-64 AVX2/FMA kernels: the 6x16 SGEMM microkernel (12 ymm accumulators, as MLAS and XNNPACK
+ * use on FMA3), vectorised activations and depthwise convolution. Built with -mavx2 -mfma (onnx.cmake) and
+ * only called after cpu_kernels_get() has checked the CPU. */
+#include "kernels.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+/* The same target set in the source, so builds that do not pass the per-file flags (the fuzz Makefile) work too. */
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#elif defined(__GNUC__)
+#pragma GCC target("avx2,fma")
+#endif
+#include <immintrin.h>
+
+#define MR 6
+#define NR 16
+
+/* expf for 8 lanes (Cephes polynomial, ~1 ulp over the clamped range); exp(-inf..-88) gives ~0. */
+static inline __m256 exp8(__m256 x) {
+  x = _mm256_min_ps(x, _mm256_set1_ps(88.3762626647949f));
+  x = _mm256_max_ps(x, _mm256_set1_ps(-88.3762626647949f));
+  __m256 fx = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f));
+  fx = _mm256_floor_ps(fx);
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
+  __m256 y = _mm256_set1_ps(1.9875691500E-4f);
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507E-3f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073E-3f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894E-2f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459E-1f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201E-1f));
+  y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
+  __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(fx), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+}
+
+static inline __m256 sigmoid8(__m256 v) {
+  __m256 one = _mm256_set1_ps(1.0f);
+  return _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), v))));
+}
+
+/* erf for 8 lanes: Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7) with the sign restored. */
+static inline __m256 erf8(__m256 x) {
+  __m256 sign = _mm256_and_ps(x, _mm256_set1_ps(-0.0f)), ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+  __m256 t = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(ax, _mm256_set1_ps(0.3275911f), _mm256_set1_ps(1.0f)));
+  __m256 y = _mm256_set1_ps(1.061405429f);
+  y = _mm256_fmadd_ps(y, t, _mm256_set1_ps(-1.453152027f));
+  y = _mm256_fmadd_ps(y, t, _mm256_set1_ps(1.421413741f));
+  y = _mm256_fmadd_ps(y, t, _mm256_set1_ps(-0.284496736f));
+  y = _mm256_fmadd_ps(y, t, _mm256_set1_ps(0.254829592f));
+  y = _mm256_mul_ps(y, t);
+  __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(ax, ax)));
+  __m256 r = _mm256_fnmadd_ps(y, e, _mm256_set1_ps(1.0f));
+  return _mm256_or_ps(r, sign);
+}
+
+static inline __m256 act8(__m256 v, int act, __m256 p0, __m256 p1) {
+  switch (act) {
+  case ACT_RELU: return _mm256_max_ps(v, _mm256_setzero_ps());
+  case ACT_CLIP: return _mm256_min_ps(p1, _mm256_max_ps(p0, v)); /* NaN (second operand) passes, as in Clip */
+  case ACT_LEAKY: return _mm256_blendv_ps(_mm256_mul_ps(v, p0), v, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GE_OQ));
+  case ACT_HSIGMOID:
+    return _mm256_min_ps(_mm256_max_ps(_mm256_fmadd_ps(v, p0, p1), _mm256_setzero_ps()), _mm256_set1_ps(1.0f));
+  case ACT_HSWISH: {
+    __m256 t = _mm256_fmadd_ps(v, _mm256_set1_ps(1.0f / 6.0f), _mm256_set1_ps(0.5f));
+    t = _mm256_min_ps(_mm256_max_ps(t, _mm256_setzero_ps()), _mm256_set1_ps(1.0f));
+    return _mm256_mul_ps(v, t);
+  }
+  case ACT_SIGMOID: return sigmoid8(v);
+  case ACT_SILU: return _mm256_mul_ps(v, sigmoid8(v));
+  case ACT_EXP: return exp8(v);
+  case ACT_GELU: {
+    __m256 h = _mm256_mul_ps(v, _mm256_set1_ps(0.5f));
+    return _mm256_fmadd_ps(h, erf8(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f))), h);
+  }
+  default: return v;
+  }
+}
+
+static void act_avx2(float *y, const float *x, int64_t n, float scale, float bias, const float *res, int act, float p0,
+                     float p1) {
+  __m256 vs = _mm256_set1_ps(scale), vb = _mm256_set1_ps(bias), v0 = _mm256_set1_ps(p0), v1 = _mm256_set1_ps(p1);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), vs, vb);
+    if (res) v = _mm256_add_ps(v, _mm256_loadu_ps(res + i));
+    _mm256_storeu_ps(y + i, act8(v, act, v0, v1));
+  }
+  for (; i < n; i++) y[i] = act_scalar(x[i] * scale + bias + (res ? res[i] : 0.f), act, p0, p1);
+}
+
+/* Final store of one full row of the tile (16 values) with the epilogue. */
+static inline __attribute__((always_inline)) void store_row(float *c, __m256 lo, __m256 hi, int flags, const gemm_epi *e, int64_t row, int64_t col) {
+  if (flags & GEMM_LOAD) {
+    lo = _mm256_add_ps(lo, _mm256_loadu_ps(c));
+    hi = _mm256_add_ps(hi, _mm256_loadu_ps(c + 8));
+  }
+  if ((flags & GEMM_LAST) && e) {
+    if (e->bias) {
+      if (e->bias_rows) {
+        __m256 b = _mm256_broadcast_ss(e->bias + row);
+        lo = _mm256_add_ps(lo, b);
+        hi = _mm256_add_ps(hi, b);
+      } else {
+        lo = _mm256_add_ps(lo, _mm256_loadu_ps(e->bias + col));
+        hi = _mm256_add_ps(hi, _mm256_loadu_ps(e->bias + col + 8));
+      }
+    }
+    if (e->res) {
+      const float *r = e->res + row * e->ldres + col;
+      lo = _mm256_add_ps(lo, _mm256_loadu_ps(r));
+      hi = _mm256_add_ps(hi, _mm256_loadu_ps(r + 8));
+    }
+    if (e->act) {
+      __m256 p0 = _mm256_set1_ps(e->p0), p1 = _mm256_set1_ps(e->p1);
+      lo = act8(lo, e->act, p0, p1);
+      hi = act8(hi, e->act, p0, p1);
+    }
+  }
+  _mm256_storeu_ps(c, lo);
+  _mm256_storeu_ps(c + 8, hi);
+}
+
+/* A tile at most 8 columns wide (the right edge of C): half the work of the full kernel. */
+static void gemm_avx2_n8(int64_t kc, const float *restrict a, const float *restrict b, float *c, int64_t ldc, int mr,
+                         int nr, int flags, const gemm_epi *e, int64_t row, int64_t col) {
+  __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+  for (int64_t k = 0; k < kc; k++, a += MR, b += NR) {
+    __m256 b0 = _mm256_load_ps(b);
+    c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 0), b0, c0);
+    c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 1), b0, c1);
+    c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 2), b0, c2);
+    c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 3), b0, c3);
+    c4 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 4), b0, c4);
+    c5 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 5), b0, c5);
+  }
+  float acc[MR][8] __attribute__((aligned(32)));
+  _mm256_store_ps(acc[0], c0);
+  _mm256_store_ps(acc[1], c1);
+  _mm256_store_ps(acc[2], c2);
+  _mm256_store_ps(acc[3], c3);
+  _mm256_store_ps(acc[4], c4);
+  _mm256_store_ps(acc[5], c5);
+  gemm_store_tile(&acc[0][0], 8, c, ldc, mr, nr, flags, e, row, col);
+}
+
+static void gemm_avx2(int64_t kc, const float *restrict a, const float *restrict b, float *c, int64_t ldc, int mr,
+                      int nr, int flags, const gemm_epi *e, int64_t row, int64_t col) {
+  if (nr <= 8) {
+    gemm_avx2_n8(kc, a, b, c, ldc, mr, nr, flags, e, row, col);
+    return;
+  }
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+#define STEP(k)                                                                                                     \
+  do {                                                                                                              \
+    __m256 b0 = _mm256_load_ps(b + (k) * NR), b1 = _mm256_load_ps(b + (k) * NR + 8), av;                            \
+    av = _mm256_broadcast_ss(a + (k) * MR + 0); c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01); \
+    av = _mm256_broadcast_ss(a + (k) * MR + 1); c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11); \
+    av = _mm256_broadcast_ss(a + (k) * MR + 2); c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21); \
+    av = _mm256_broadcast_ss(a + (k) * MR + 3); c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31); \
+    av = _mm256_broadcast_ss(a + (k) * MR + 4); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41); \
+    av = _mm256_broadcast_ss(a + (k) * MR + 5); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51); \
+  } while (0)
+  int64_t k = 0;
+  for (; k + 4 <= kc; k += 4) {
+    STEP(0);
+    STEP(1);
+    STEP(2);
+    STEP(3);
+    a += 4 * MR;
+    b += 4 * NR;
+  }
+  for (; k < kc; k++) {
+    STEP(0);
+    a += MR;
+    b += NR;
+  }
+#undef STEP
+  if (mr == MR && nr == NR) {
+    store_row(c, c00, c01, flags, e, row, col);
+    store_row(c + ldc, c10, c11, flags, e, row + 1, col);
+    store_row(c + 2 * ldc, c20, c21, flags, e, row + 2, col);
+    store_row(c + 3 * ldc, c30, c31, flags, e, row + 3, col);
+    store_row(c + 4 * ldc, c40, c41, flags, e, row + 4, col);
+    store_row(c + 5 * ldc, c50, c51, flags, e, row + 5, col);
+    return;
+  }
+  float acc[MR][NR] __attribute__((aligned(32)));
+  _mm256_store_ps(acc[0], c00); _mm256_store_ps(acc[0] + 8, c01);
+  _mm256_store_ps(acc[1], c10); _mm256_store_ps(acc[1] + 8, c11);
+  _mm256_store_ps(acc[2], c20); _mm256_store_ps(acc[2] + 8, c21);
+  _mm256_store_ps(acc[3], c30); _mm256_store_ps(acc[3] + 8, c31);
+  _mm256_store_ps(acc[4], c40); _mm256_store_ps(acc[4] + 8, c41);
+  _mm256_store_ps(acc[5], c50); _mm256_store_ps(acc[5] + 8, c51);
+  if (nr == NR) {
+    for (int i = 0; i < mr; i++)
+      store_row(c + i * ldc, _mm256_load_ps(acc[i]), _mm256_load_ps(acc[i] + 8), flags, e, row + i, col);
+    return;
+  }
+  gemm_store_tile(&acc[0][0], NR, c, ldc, mr, nr, flags, e, row, col);
+}
+
+/* 8 outputs of a stride-2 row: x[0], x[2], ..., x[14] */
+static inline __m256 load_even(const float *x) {
+  __m256 lo = _mm256_loadu_ps(x), hi = _mm256_loadu_ps(x + 8);
+  __m256 s = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0)); /* lo0 lo2 hi0 hi2 | lo4 lo6 hi4 hi6 */
+  return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+/* Outputs [xlo, lim) of one depthwise row, 8 at a time (inlined with constant kernel sizes and stride, so the
+ * taps stay in registers and the loops unroll). xb is the input at the window's top row. */
+static inline __attribute__((always_inline)) void dw_span(const float *xb, int64_t W, const __m256 *wv, int kh, int kw,
+                                                          int sw, int dh, int ky0, int ky1, int pl, float *yr,
+                                                          const float *rr, int64_t xlo, int64_t lim, __m256 vb, int act,
+                                                          __m256 v0, __m256 v1) {
+  for (int64_t ox = xlo; ox < lim;) {
+    if (ox + 8 > lim) ox = lim - 8;
+    __m256 acc = vb;
+    for (int ky = ky0; ky < ky1; ky++) {
+      const float *xr = xb + (int64_t)ky * dh * W + ox * sw - pl;
+      for (int kx = 0; kx < kw; kx++)
+        acc = _mm256_fmadd_ps(wv[ky * kw + kx], sw == 1 ? _mm256_loadu_ps(xr + kx) : load_even(xr + kx), acc);
+    }
+    if (rr) acc = _mm256_add_ps(acc, _mm256_loadu_ps(rr + ox));
+    _mm256_storeu_ps(yr + ox, act8(acc, act, v0, v1));
+    ox += 8;
+  }
+  (void)kh;
+}
+
+/* Depthwise plane: the input is first copied into a zero-padded plane (per-thread scratch) so that every
+ * output, borders included, runs 8 at a time with the taps in registers; unusual shapes use the scalar loop. */
+static void dwconv_avx2(const float *x, int64_t H, int64_t W, const float *w, int kh, int kw, int sh, int sw, int dh,
+                        int dw, int pt, int pl, float *y, int64_t OH, int64_t OW, float bias, const float *res, int act,
+                        float p0, float p1) {
+  if (kh * kw > 25 || (sw != 1 && sw != 2) || dw != 1 || OH <= 0 || OW <= 0) {
+    dwconv_scalar(x, H, W, w, kh, kw, sh, sw, dh, dw, pt, pl, y, OH, OW, bias, res, act, p0, p1);
+    return;
+  }
+  int64_t OWv = OW < 8 ? 8 : OW; /* narrow rows still compute one whole vector (into a temporary) */
+  int64_t Wp = (OWv - 1) * sw + kw + 16, Hp = (OH - 1) * sh + (int64_t)(kh - 1) * dh + 1;
+  if (Wp < pl + W) Wp = pl + W;
+  float *buf = par_scratch(2, (size_t)(Hp * Wp));
+  if (!buf) {
+    dwconv_scalar(x, H, W, w, kh, kw, sh, sw, dh, dw, pt, pl, y, OH, OW, bias, res, act, p0, p1);
+    return;
+  }
+  for (int64_t r = 0; r < Hp; r++) {
+    float *br = buf + r * Wp;
+    int64_t iy = r - pt;
+    if (iy < 0 || iy >= H) { memset(br, 0, (size_t)Wp * sizeof(float)); continue; }
+    int64_t n = W < Wp - pl ? W : Wp - pl;
+    memset(br, 0, (size_t)pl * sizeof(float));
+    memcpy(br + pl, x + iy * W, (size_t)n * sizeof(float));
+    memset(br + pl + n, 0, (size_t)(Wp - pl - n) * sizeof(float));
+  }
+  __m256 wv[25];
+  for (int t = 0; t < kh * kw; t++) wv[t] = _mm256_set1_ps(w[t]);
+  __m256 vb = _mm256_set1_ps(bias), v0 = _mm256_set1_ps(p0), v1 = _mm256_set1_ps(p1);
+  float tmp[8], rtmp[8];
+  for (int64_t oy = 0; oy < OH; oy++) {
+    const float *xb = buf + oy * sh * Wp;
+    float *yr = OW < 8 ? tmp : y + oy * OW;
+    const float *rr = res ? res + oy * OW : NULL;
+    if (rr && OW < 8) {
+      memset(rtmp, 0, sizeof rtmp);
+      memcpy(rtmp, rr, (size_t)OW * sizeof(float));
+      rr = rtmp;
+    }
+    if (kh == 3 && kw == 3 && sw == 1) dw_span(xb, Wp, wv, 3, 3, 1, dh, 0, 3, 0, yr, rr, 0, OWv, vb, act, v0, v1);
+    else if (kh == 3 && kw == 3 && sw == 2) dw_span(xb, Wp, wv, 3, 3, 2, dh, 0, 3, 0, yr, rr, 0, OWv, vb, act, v0, v1);
+    else if (kh == 5 && kw == 5 && sw == 1) dw_span(xb, Wp, wv, 5, 5, 1, dh, 0, 5, 0, yr, rr, 0, OWv, vb, act, v0, v1);
+    else if (kh == 5 && kw == 5 && sw == 2) dw_span(xb, Wp, wv, 5, 5, 2, dh, 0, 5, 0, yr, rr, 0, OWv, vb, act, v0, v1);
+    else dw_span(xb, Wp, wv, kh, kw, sw, dh, 0, kh, 0, yr, rr, 0, OWv, vb, act, v0, v1);
+    if (OW < 8) memcpy(y + oy * OW, tmp, (size_t)OW * sizeof(float));
+  }
+}
+
+const cpu_kernels cpu_kernels_avx2 = {"avx2", MR, NR, gemm_avx2, act_avx2, dwconv_avx2};
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif
+#endif
