@@ -82,6 +82,12 @@ for b in "$release" "$asan"; do
   [ "$tag" = release ] && [ -x "$root/tests/models/run.sh" ] && run "models-$tag" "$root/tests/models/run.sh" "$b/wasmind"
   # Guest applications (issue 8); the sanitizer build runs the short inputs only (a model call is ~60x slower).
   [ -x "$root/tests/vad/run.sh" ] && run "vad-$tag" env VAD_QUICK=$([ "$tag" = asan ] && echo 1 || echo 0) "$root/tests/vad/run.sh" "$b/wasmind"
+  # The engine as wasm (issue 7): JS API in Node.js and headless Chromium, and the WASI command under wasmind.
+  if [ "$tag" = release ] && [ -f "$root/web/test/run.sh" ]; then
+    (cd "$root/web" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null 2>&1) ||
+      echo "run-tests: npm ci in web/ failed (browser tests will be skipped)"
+    run "web-$tag" env WASMIND="$b/wasmind" sh "$root/web/test/run.sh"
+  fi
   [ -x "$root/tests/ocr/run.sh" ] && run "ocr-$tag" env REQUIRE_MODELS=1 OCR_QUICK=$([ "$tag" = asan ] && echo 1 || echo 0) "$root/tests/ocr/run.sh" "$b/wasmind"
   for t in "$b"/tests/test_*; do
     [ -x "$t" ] || continue
