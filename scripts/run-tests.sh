@@ -86,7 +86,7 @@ for b in "$release" "$asan"; do
   if [ "$tag" = release ] && [ -f "$root/web/test/run.sh" ]; then
     (cd "$root/web" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null 2>&1) ||
       echo "run-tests: npm ci in web/ failed (browser tests will be skipped)"
-    run "web-$tag" env WASMIND="$b/wasmind" sh "$root/web/test/run.sh"
+    run "web-$tag" env WASMIND="$(cd "$b" && pwd)/wasmind" sh "$root/web/test/run.sh"
   fi
   [ -x "$root/tests/ocr/run.sh" ] && run "ocr-$tag" env REQUIRE_MODELS=1 OCR_QUICK=$([ "$tag" = asan ] && echo 1 || echo 0) "$root/tests/ocr/run.sh" "$b/wasmind"
   for t in "$b"/tests/test_*; do

@@ -19,5 +19,5 @@ pass=$(echo "$out" | sed -n 's/^# pass \([0-9]*\)$/\1/p')
 fail=$(echo "$out" | sed -n 's/^# fail \([0-9]*\)$/\1/p')
 skip=$(echo "$out" | sed -n 's/^# skipped \([0-9]*\)$/\1/p')
 [ "${skip:-0}" != 0 ] && echo "${skip} skipped (reference models or wasmind missing)"
-echo "${pass:-0} passed, ${fail:-0} failed"
+echo "${pass:-0} passed, ${fail:-0} failed, ${skip:-0} skipped"
 [ "$status" = 0 ]
