@@ -76,6 +76,9 @@ for b in "$release" "$asan"; do
   done
   run "spec-aot-$tag" "$b/wasmind" wast --aot "$root"/tests/aot/*.wast "${aot_files[@]}"
   [ -x "$root/tests/aot/run.sh" ] && run "aot-cli-$tag" "$root/tests/aot/run.sh" "$b/wasmind"
+  # Interpreter vs AOT on the same modules: the regression set, and (release) 100 random wasm-opt -ttf modules.
+  [ -x "$b/tests/aot_diff" ] && run "aot-diff-regress-$tag" "$b/tests/aot_diff" "$b/tests/aot-regress"
+  [ "$tag" = release ] && command -v wasm-opt >/dev/null && run "aot-diff-random-$tag" env WM_BUILD="$(cd "$b" && pwd)" "$root/tests/aot/diff.sh" 100 1
   [ -x "$root/tests/wasi/run.sh" ] && run "wasi-$tag" "$root/tests/wasi/run.sh" "$b/wasmind"
   [ -x "$root/tests/classify/run.sh" ] && run "classify-$tag" env CLASSIFY_LIGHT=$([ "$tag" = release ] && echo 1 || echo 0) "$root/tests/classify/run.sh" "$b/wasmind"
   # Reference models vs ONNX Runtime (fetched once into build/models); the release build runs the big CNNs.
