@@ -201,33 +201,6 @@ static void dw_task(void *arg, int64_t t, int tid) {
   }
 }
 
-/* y (N, M, spatial) += broadcast(r), then the activation: the fused residual when r's shape is not y's. */
-static int add_broadcast_act(onnx_kernel_ctx *k, float *y, int ndim, const int64_t *dims, const wm_onnx_tensor *r, int act,
-                             float p0, float p1) {
-  int64_t st[WM_ONNX_MAX_DIMS], idx[WM_ONNX_MAX_DIMS] = {0};
-  for (int d = 0; d < r->ndim; d++) {
-    int od = ndim - r->ndim + d;
-    if (od < 0 || (r->dims[d] != 1 && r->dims[d] != dims[od])) return kfail(k, "fused Add: operand is not broadcastable");
-  }
-  if (r->ndim > ndim) return kfail(k, "fused Add: operand has a higher rank");
-  int owned;
-  const float *pr = float_view(k, r, &owned);
-  if (!pr) return -1;
-  broadcast_strides(r, ndim, dims, st);
-  int64_t n = numel_of(ndim, dims), off = 0;
-  for (int64_t i = 0; i < n; i++) {
-    y[i] = act_scalar(y[i] + pr[off], act, p0, p1);
-    for (int d = ndim - 1; d >= 0; d--) {
-      off += st[d];
-      if (++idx[d] < dims[d]) break;
-      off -= st[d] * dims[d];
-      idx[d] = 0;
-    }
-  }
-  float_release((float *)pr, owned);
-  return 0;
-}
-
 KERNEL(Conv) {
   if (need_inputs(k, 2)) return -1;
   const wm_onnx_tensor *x = k->in[0], *w = k->in[1], *b = kin(k, 2);
@@ -294,7 +267,7 @@ KERNEL(Conv) {
         sgemm_ex(Mg, osz, Kg, &A, &B, 0, yout, osz, &e);
       }
   }
-  if (res_late) rc = add_broadcast_act(k, y, x->ndim, dims, res, act, p0, p1);
+  if (res_late) rc = late_add_act(k, y, x->ndim, dims, res, act, p0, p1);
   float_release((float *)px, ox);
   float_release((float *)pw, ow);
   if (pb) float_release((float *)pb, ob);

@@ -366,8 +366,9 @@ static int fused_operand_kind(const wm_onnx_tensor *r, int ond, const int64_t *o
   return 0;
 }
 
-/* y (ndim, dims) = act(y + broadcast(r)). */
-static int late_add_act(onnx_kernel_ctx *k, float *y, int ndim, const int64_t *dims, const wm_onnx_tensor *r, int act,
+/* y (ndim, dims) = act(y + broadcast(r)): a fused Add whose operand does not fit the kernel's own epilogue
+ * (Gemm/MatMul here, Conv in conv.c). */
+int late_add_act(onnx_kernel_ctx *k, float *y, int ndim, const int64_t *dims, const wm_onnx_tensor *r, int act,
                         float p0, float p1) {
   if (r->ndim > ndim) return kfail(k, "fused Add: operand has a higher rank");
   for (int d = 0; d < r->ndim; d++) {

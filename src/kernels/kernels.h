@@ -214,6 +214,10 @@ void par_for(int64_t ntasks, par_task_fn fn, void *arg);
 /* Per-thread scratch of at least n floats, 64-byte aligned, kept between calls (contents undefined). */
 float *par_scratch(int slot, size_t n);
 
+/* y (ndim, dims) = act(y + broadcast(r)): a fused residual/bias Add applied after a GEMM or convolution. */
+int late_add_act(onnx_kernel_ctx *k, float *y, int ndim, const int64_t *dims, const wm_onnx_tensor *r, int act, float p0,
+                 float p1);
+
 #define KERNEL(name) int op_##name(onnx_kernel_ctx *k)
 
 #endif
