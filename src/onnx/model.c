@@ -93,9 +93,7 @@ static int fail_pb(pctx *pc, const pb_error *e, const char *what) {
   return fail(pc, e->off, "%s: %s", what, e->msg);
 }
 
-static int remember_owned(pctx *pc, void *p) {
-  onnx_model_ir *m = pc->m;
-  if (!m) return 0;
+int onnx_ir_own(onnx_model_ir *m, void *p) {
   if (m->nowned == m->capowned) {
     int cap = m->capowned ? m->capowned * 2 : 16;
     void **n = realloc(m->owned, (size_t)cap * sizeof *n);
@@ -106,6 +104,8 @@ static int remember_owned(pctx *pc, void *p) {
   m->owned[m->nowned++] = p;
   return 0;
 }
+
+static int remember_owned(pctx *pc, void *p) { return pc->m ? onnx_ir_own(pc->m, p) : 0; }
 
 static char *dup_field(pctx *pc, const pb_field *f) {
   return arena_strndup(pc->arena, pc->buf + f->off, f->len);

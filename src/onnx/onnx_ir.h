@@ -108,6 +108,9 @@ typedef struct onnx_model_ir {
   int nowned, capowned;
 } onnx_model_ir;
 
+/* Makes the model free p with itself (tensors decoded or built outside the arena). 0, or -1 on OOM. */
+int onnx_ir_own(onnx_model_ir *m, void *p);
+
 /* Parses a ModelProto from buf (which must outlive the result). Returns 0, or -1 (malformed) / -2 (unsupported
  * construct such as an exotic element type) with err filled. */
 int onnx_parse_model(onnx_model_ir *m, const uint8_t *buf, size_t len, char *err, size_t errlen);

@@ -172,18 +172,7 @@ static int only_first_output(const onnx_node *nd, opt *o) {
   return nd->nout >= 1 && *nd->out_names[0];
 }
 
-static int remember(opt *o, void *p) {
-  onnx_model_ir *m = o->ir;
-  if (m->nowned == m->capowned) {
-    int cap = m->capowned ? m->capowned * 2 : 16;
-    void **n = realloc(m->owned, (size_t)cap * sizeof *n);
-    if (!n) return -1;
-    m->owned = n;
-    m->capowned = cap;
-  }
-  m->owned[m->nowned++] = p;
-  return 0;
-}
+static int remember(opt *o, void *p) { return onnx_ir_own(o->ir, p); }
 
 /* New float initializer owned by the model; returns its name or NULL. */
 static const char *new_init(opt *o, const char *base, const char *suffix, int ndim, const int64_t *dims, float **data) {
