@@ -180,6 +180,9 @@ wm_globaltype wm_global_type(const wm_global *g);
 /* Inside a host function: */
 wm_memory *wm_caller_memory(wm_caller *caller);  /* memory 0 of the calling instance, or NULL */
 wm_store *wm_caller_store(wm_caller *caller);
+/* For host functions that run long (model inference): WM_TRAP_NONE, or WM_TRAP_INTERRUPTED / WM_TRAP_DEADLINE
+ * when the guest's call should stop now. Cheap enough to poll between units of work; consumes no fuel. */
+wm_trap wm_store_should_stop(wm_store *store);
 wm_instance *wm_caller_instance(wm_caller *caller);
 /* Record a trap message; returns the trap to pass back: return wm_caller_trap(c, WM_TRAP_HOST, "..."). */
 wm_trap wm_caller_trap(wm_caller *caller, wm_trap trap, const char *fmt, ...);

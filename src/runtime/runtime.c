@@ -187,6 +187,13 @@ static void fuel_refill(wm_store *s)
     s->fuel_left = chunk;
 }
 
+wm_trap wm_store_should_stop(wm_store *s)
+{
+    if (s->interrupt) { s->interrupt = 0; return WM_TRAP_INTERRUPTED; }
+    if (s->deadline_ns && now_ns() >= s->deadline_ns) return WM_TRAP_DEADLINE;
+    return WM_TRAP_NONE;
+}
+
 wm_trap wm_store_fuel_slow(wm_store *s)
 {
     /* The whole chunk was used, and the charge that brought us here is one more unit. */
