@@ -127,11 +127,60 @@ typedef double   wm_vf64 __attribute__((vector_size(16)));
 
 /* ---- constructors, splats ------------------------------------------------------------- */
 static inline wm_v128 wm_v128_zero(void) { wm_v128 r; r.u64[0] = 0; r.u64[1] = 0; return r; }
+/* Low lane = x, the rest zero. Built in a register: filling a zeroed union in memory and then reading it as a
+ * vector stalls store-to-load forwarding for ~12 cycles on x86, which used to dominate loads like load32_zero. */
+static inline wm_v128 wm_v128_from_u32(uint32_t x)
+{
+#if WM_SIMD_SSE2
+    return WM_FROMVEC(_mm_cvtsi32_si128((int)x));
+#else
+    wm_v128 r = wm_v128_zero(); r.u32[0] = x; return r;
+#endif
+}
+static inline wm_v128 wm_v128_from_u64(uint64_t x)
+{
+#if WM_SIMD_SSE2
+    return WM_FROMVEC(_mm_set_epi64x(0, (long long)x));
+#else
+    wm_v128 r = wm_v128_zero(); r.u64[0] = x; return r;
+#endif
+}
 
+#if WM_SIMD_SSE2
+static inline wm_v128 wm_i8x16_splat(uint32_t x) { return WM_FROMVEC(_mm_set1_epi8((char)x)); }
+static inline wm_v128 wm_i16x8_splat(uint32_t x) { return WM_FROMVEC(_mm_set1_epi16((short)x)); }
+static inline wm_v128 wm_i32x4_splat(uint32_t x) { return WM_FROMVEC(_mm_set1_epi32((int)x)); }
+static inline wm_v128 wm_i64x2_splat(uint64_t x) { return WM_FROMVEC(_mm_set1_epi64x((long long)x)); }
+#else
 static inline wm_v128 wm_i8x16_splat(uint32_t x) { wm_v128 r; memset(r.u8, (int)(uint8_t)x, 16); return r; }
 static inline wm_v128 wm_i16x8_splat(uint32_t x) { wm_v128 r; for (int i = 0; i < 8; i++) r.u16[i] = (uint16_t)x; return r; }
 static inline wm_v128 wm_i32x4_splat(uint32_t x) { wm_v128 r; for (int i = 0; i < 4; i++) r.u32[i] = x; return r; }
 static inline wm_v128 wm_i64x2_splat(uint64_t x) { wm_v128 r; r.u64[0] = x; r.u64[1] = x; return r; }
+#endif
+/* v with lane `lane` (w bytes wide) replaced by x, the w-byte value given in the low bytes. Done in registers
+ * with a byte mask: writing one lane of a union in memory and reading the whole vector back would stall
+ * store-to-load forwarding (replace_lane and load_lane sit in the inner loops of resize-style code). */
+static inline wm_v128 wm_v128_replace(wm_v128 v, unsigned w, unsigned lane, uint64_t x)
+{
+#if WM_SIMD_SSE2
+    __m128i lanes_of_bytes, xs;
+    switch (w) {   /* w is a constant at every call, so one case remains */
+    case 1: lanes_of_bytes = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        xs = _mm_set1_epi8((char)x); break;
+    case 2: lanes_of_bytes = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+        xs = _mm_set1_epi16((short)x); break;
+    case 4: lanes_of_bytes = _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+        xs = _mm_set1_epi32((int)x); break;
+    default: lanes_of_bytes = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+        xs = _mm_set1_epi64x((long long)x); break;
+    }
+    __m128i m = _mm_cmpeq_epi8(lanes_of_bytes, _mm_set1_epi8((char)lane));
+    return WM_FROMVEC(_mm_or_si128(_mm_and_si128(m, xs), _mm_andnot_si128(m, WM_M(v))));
+#else
+    memcpy(&v.u8[lane * w], &x, w);   /* little-endian host: the low w bytes of x */
+    return v;
+#endif
+}
 /* f32x4/f64x2 splats take the bit pattern (NaN payloads preserved). */
 #define wm_f32x4_splat wm_i32x4_splat
 #define wm_f64x2_splat wm_i64x2_splat
