@@ -234,10 +234,14 @@ static const char *const base_flags[] = { "-std=gnu11", "-fPIC", "-fvisibility=h
 #define NBASE (sizeof base_flags / sizeof base_flags[0])
 
 /* Fills argv[0..) with cc, -O, base flags (and -march=native); returns the count. */
-static int cc_args(const wm_aot_options *o, char *optbuf, const char **argv)
+/* The compiler command line. With for_key, the compiler is named as configured ($CC, else "auto": clang when on
+ * PATH, else cc) rather than looked up: a cache hit then costs no PATH search (~10 access() calls), and an entry
+ * compiled by either default compiler is valid code for the same flags and CPU. */
+static int cc_args(const wm_aot_options *o, char *optbuf, const char **argv, bool for_key)
 {
     int k = 0;
-    argv[k++] = cc_name();
+    const char *cc = getenv("CC");
+    argv[k++] = for_key ? (cc && *cc && !strchr(cc, ' ') ? cc : "auto") : cc_name();
     snprintf(optbuf, 8, "-O%d", opt_level(o));
     argv[k++] = optbuf;
     for (size_t i = 0; i < NBASE; i++) argv[k++] = base_flags[i];
@@ -246,7 +250,7 @@ static int cc_args(const wm_aot_options *o, char *optbuf, const char **argv)
      * the 0 is known only after optimisation (e.g. (float)0ull), and folds 0/0 to +NaN where the hardware (and
      * the interpreter) gives -NaN; tests/aot/regress/snan_fold.wat. No measurable cost on bench/. */
     const char *base = strrchr(argv[0], '/');
-    if (strstr(base ? base + 1 : argv[0], "clang")) argv[k++] = "-ffp-exception-behavior=strict";
+    if (!for_key && strstr(base ? base + 1 : argv[0], "clang")) argv[k++] = "-ffp-exception-behavior=strict";
     if (!(o && o->portable)) argv[k++] = "-march=native";
     return k;
 }
@@ -280,13 +284,13 @@ static void flags_string(const wm_aot_options *o, char *buf, size_t n)
 {
     const char *argv[NBASE + 5];
     char optbuf[8];
-    int k = cc_args(o, optbuf, argv);
+    int k = cc_args(o, optbuf, argv, true);
     size_t len = 0;
     buf[0] = 0;
     for (int i = 0; i < k && len + 1 < n; i++) len += (size_t)snprintf(buf + len, n - len, "%s ", argv[i]);
 }
 
-static void cache_key(const wm_module *m, const wm_aot_options *o, char out[65])
+static void cache_key_bytes(const uint8_t *bytes, size_t len, const wm_aot_options *o, char out[65])
 {
     sha256 s;
     char flags[512];
@@ -299,10 +303,15 @@ static void cache_key(const wm_module *m, const wm_aot_options *o, char out[65])
     if (!(o && o->portable)) cpu_flags(&s);
     /* the generated code's prelude, simd.h and the translator itself, digested at build time */
     sha_update(&s, WM_AOT_TEXT_DIGEST, sizeof WM_AOT_TEXT_DIGEST);
-    sha_update(&s, m->bytes, m->len);
+    sha_update(&s, bytes, len);
     uint8_t d[32];
     sha_final(&s, d);
     hex(d, 32, out);
+}
+
+static void cache_key(const wm_module *m, const wm_aot_options *o, char out[65])
+{
+    cache_key_bytes(m->bytes, m->len, o, out);
 }
 
 /* ---- .cwasm format: header, module bytes, shared object ---------------------------------------- */
@@ -312,8 +321,12 @@ typedef struct cwasm_header {
     uint32_t abi, header_size;
     char key[64];
     uint64_t wasm_len, so_len;
-    uint8_t payload_sha[32];   /* over module bytes + shared object */
+    /* Checksums of the two parts. A cache entry is found by its key, a digest of the caller's module bytes, so only
+     * its shared object needs checking; a .cwasm file given to `run` is checked whole. */
+    uint8_t wasm_sha[32], so_sha[32];
 } cwasm_header;
+
+enum { CHECK_HEADER = 0, CHECK_SO = 1, CHECK_ALL = 3 };
 
 bool wm_aot_is_cwasm(const uint8_t *buf, size_t len)
 {
@@ -321,17 +334,29 @@ bool wm_aot_is_cwasm(const uint8_t *buf, size_t len)
 }
 
 /* Checks magic, sizes and the payload hash. */
-static bool cwasm_check(const uint8_t *buf, size_t len, cwasm_header *h, char *why, size_t wsize)
+static bool sha_matches(const uint8_t *p, size_t n, const uint8_t want[32])
+{
+    sha256 s; uint8_t d[32];
+    sha_init(&s);
+    sha_update(&s, p, n);
+    sha_final(&s, d);
+    return memcmp(d, want, 32) == 0;
+}
+
+/* Header and length checks, and the checksums `what` asks for (CHECK_*): the shared object's before it is loaded;
+ * the module's when it came with the file (reading it needs none: validation guards it like any other bytes). */
+static bool cwasm_check(const uint8_t *buf, size_t len, cwasm_header *h, int what, char *why, size_t wsize)
 {
     if (!wm_aot_is_cwasm(buf, len)) { snprintf(why, wsize, "not a wasmind .cwasm file"); return false; }
     memcpy(h, buf, sizeof *h);
     if (h->abi != WM_AOT_ABI_VERSION || h->header_size != sizeof *h) { snprintf(why, wsize, ".cwasm built by another wasmind version"); return false; }
     if (h->wasm_len > len || h->so_len > len || sizeof *h + h->wasm_len + h->so_len != len) { snprintf(why, wsize, "truncated .cwasm file"); return false; }
-    sha256 s; uint8_t d[32];
-    sha_init(&s);
-    sha_update(&s, buf + sizeof *h, (size_t)(h->wasm_len + h->so_len));
-    sha_final(&s, d);
-    if (memcmp(d, h->payload_sha, 32) != 0) { snprintf(why, wsize, "corrupt .cwasm file (checksum mismatch)"); return false; }
+    const uint8_t *wasm = buf + sizeof *h, *so = wasm + h->wasm_len;
+    if (((what & 2) && !sha_matches(wasm, (size_t)h->wasm_len, h->wasm_sha)) ||
+        ((what & 1) && !sha_matches(so, (size_t)h->so_len, h->so_sha))) {
+        snprintf(why, wsize, "corrupt .cwasm file (checksum mismatch)");
+        return false;
+    }
     return true;
 }
 
@@ -339,7 +364,7 @@ const uint8_t *wm_aot_cwasm_module(const uint8_t *buf, size_t len, size_t *wasm_
 {
     cwasm_header h;
     char why[64];
-    if (!cwasm_check(buf, len, &h, why, sizeof why)) return NULL;
+    if (!cwasm_check(buf, len, &h, CHECK_HEADER, why, sizeof why)) return NULL;
     *wasm_len = (size_t)h.wasm_len;
     return buf + sizeof h;
 }
@@ -454,11 +479,12 @@ static const char *tmp_dir(void)
     return t && *t ? t : "/tmp";
 }
 
-/* dlopens the shared object inside a checked .cwasm image. */
-static aot_code *load_image(const uint8_t *buf, size_t len, const char *want_key, uint32_t nfuncdefs, uint32_t ntypes, char *why, size_t wsize)
+/* dlopens the shared object inside a .cwasm image after the checks `what` asks for (CHECK_*: none for an image
+ * built just now or one the caller has checked). */
+static aot_code *load_image(const uint8_t *buf, size_t len, int what, const char *want_key, uint32_t nfuncdefs, uint32_t ntypes, char *why, size_t wsize)
 {
     cwasm_header h;
-    if (!cwasm_check(buf, len, &h, why, wsize)) return NULL;
+    if (!cwasm_check(buf, len, &h, what, why, wsize)) return NULL;
     if (want_key && memcmp(h.key, want_key, 64) != 0) { snprintf(why, wsize, ".cwasm was compiled from another module or configuration"); return NULL; }
     char path[4096];
     const uint8_t *so = buf + sizeof h + h.wasm_len;
@@ -576,7 +602,7 @@ static uint8_t *build_image(const wm_module *m, const wm_aot_options *o, const c
         char optf[8];
         const char *cc = cc_name();
         const char *argv[NBASE + 16];
-        int nb = cc_args(o, optf, argv);
+        int nb = cc_args(o, optf, argv, false);
         if (ntus == 1) {
             char src[4200];
             snprintf(src, sizeof src, "%s/u0.c", dir);
@@ -656,7 +682,8 @@ static uint8_t *build_image(const wm_module *m, const wm_aot_options *o, const c
             h.abi = WM_AOT_ABI_VERSION; h.header_size = sizeof h;
             memcpy(h.key, key, 64);
             h.wasm_len = m->len; h.so_len = so_len;
-            sha256 s; sha_init(&s); sha_update(&s, m->bytes, m->len); sha_update(&s, so, so_len); sha_final(&s, h.payload_sha);
+            sha256 s; sha_init(&s); sha_update(&s, m->bytes, m->len); sha_final(&s, h.wasm_sha);
+            sha_init(&s); sha_update(&s, so, so_len); sha_final(&s, h.so_sha);
             *img_len = sizeof h + m->len + so_len;
             img = malloc(*img_len);
             if (img) {
@@ -745,6 +772,18 @@ static bool attach_code(wm_module *m, aot_code *c)
     return true;
 }
 
+/* Adds freshly loaded code to the process table and attaches it; if another thread loaded the same key
+ * meanwhile, that copy is used and this one unloaded. */
+static void publish_and_attach(wm_module *m, aot_code *c, const char *key)
+{
+    pthread_mutex_lock(&g_lock);
+    aot_code *other = code_find(key);
+    if (other) { code_unload(c); c = other; }
+    else { c->next = g_codes; g_codes = c; }
+    attach_code(m, c);
+    pthread_mutex_unlock(&g_lock);
+}
+
 bool wm_aot_attach(wm_module *m, const wm_aot_options *o, char *why, size_t wsize)
 {
     char key[65];
@@ -761,7 +800,7 @@ bool wm_aot_attach(wm_module *m, const wm_aot_options *o, char *why, size_t wsiz
         uint8_t *buf = read_all(path, &len);
         if (buf) {
             char w2[256];
-            c = load_image(buf, len, key, m->nfuncdefs, m->ntypes, w2, sizeof w2);
+            c = load_image(buf, len, CHECK_SO, key, m->nfuncdefs, m->ntypes, w2, sizeof w2);
             free(buf);
             if (c) utimensat(AT_FDCWD, path, NULL, 0);   /* recency for cache_evict (noatime mounts) */
             if (!c) {
@@ -775,7 +814,7 @@ bool wm_aot_attach(wm_module *m, const wm_aot_options *o, char *why, size_t wsiz
         size_t len = 0;
         uint8_t *img = build_image(m, o, key, &len, why, wsize);
         if (!img) return false;
-        c = load_image(img, len, key, m->nfuncdefs, m->ntypes, why, wsize);
+        c = load_image(img, len, CHECK_HEADER, key, m->nfuncdefs, m->ntypes, why, wsize);
         if (c && !(o && o->no_cache) && cache_path(key, path, sizeof path, true)) {
             char tmp[4500];
             snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
@@ -785,13 +824,60 @@ bool wm_aot_attach(wm_module *m, const wm_aot_options *o, char *why, size_t wsiz
         free(img);
         if (!c) return false;
     }
-    pthread_mutex_lock(&g_lock);
-    aot_code *other = code_find(key);
-    if (other) { code_unload(c); c = other; }
-    else { c->next = g_codes; g_codes = c; }
-    attach_code(m, c);
-    pthread_mutex_unlock(&g_lock);
+    publish_and_attach(m, c, key);
     return true;
+}
+
+wm_module *wm_aot_module_cwasm(wm_engine *engine, const uint8_t *buf, size_t len, wm_error *err)
+{
+    memset(err, 0, sizeof *err);
+    size_t wlen = 0;
+    const uint8_t *w = wm_aot_cwasm_module(buf, len, &wlen);
+    if (!w) {
+        err->status = WM_ERR_MALFORMED;
+        snprintf(err->message, sizeof err->message, "corrupt or foreign .cwasm file");
+        return NULL;
+    }
+    /* the bodies are validated and translated only if the native code cannot be used */
+    wm_module *m = wm_decode_module_ex(engine, w, wlen, false, err);
+    if (!m) return NULL;
+    char why[400];
+    if (!wm_aot_attach_cwasm(m, buf, len, why, sizeof why)) {
+        fprintf(stderr, "wasmind: cannot use the native code in this .cwasm (%s); interpreting\n", why);
+        if (!wm_module_translate_pending(m, err)) { wm_module_destroy(m); return NULL; }
+    }
+    return m;
+}
+
+wm_module *wm_aot_module_cached(wm_engine *engine, const uint8_t *bytes, size_t len, const wm_aot_options *o)
+{
+    if (o && o->no_cache) return NULL;
+    char key[65];
+    cache_key_bytes(bytes, len, o, key);
+    /* the key covers these bytes, and any code under it was compiled from them after full validation */
+    wm_error err;
+    wm_module *m = wm_decode_module_ex(engine, bytes, len, false, &err);
+    if (!m) return NULL;
+    pthread_mutex_lock(&g_lock);
+    aot_code *c = code_find(key);
+    if (c) attach_code(m, c);
+    pthread_mutex_unlock(&g_lock);
+    if (c) return m;
+    char path[4400], why[256];
+    uint8_t *buf = NULL;
+    size_t blen = 0;
+    if (cache_path(key, path, sizeof path, false) && (buf = read_all(path, &blen))) {
+        c = load_image(buf, blen, CHECK_SO, key, m->nfuncdefs, m->ntypes, why, sizeof why);
+        free(buf);
+        if (!c) {
+            if (o && o->verbose) fprintf(stderr, "wasmind: rejecting cache entry %s (%s); recompiling\n", path, why);
+            unlink(path);
+        }
+    }
+    if (!c) { wm_module_destroy(m); return NULL; }
+    utimensat(AT_FDCWD, path, NULL, 0);   /* recency for cache_evict (noatime mounts) */
+    publish_and_attach(m, c, key);
+    return m;
 }
 
 bool wm_aot_compile_to(const wm_module *m, const wm_aot_options *o, const char *path, char *why, size_t wsize)
@@ -811,7 +897,7 @@ bool wm_aot_compile_to(const wm_module *m, const wm_aot_options *o, const char *
 bool wm_aot_attach_cwasm(wm_module *m, const uint8_t *buf, size_t len, char *why, size_t wsize)
 {
     cwasm_header h;
-    if (!cwasm_check(buf, len, &h, why, wsize)) return false;
+    if (!cwasm_check(buf, len, &h, CHECK_ALL, why, wsize)) return false;
     char key[65];
     memcpy(key, h.key, 64); key[64] = 0;
     pthread_mutex_lock(&g_lock);
@@ -819,7 +905,7 @@ bool wm_aot_attach_cwasm(wm_module *m, const uint8_t *buf, size_t len, char *why
     if (c) attach_code(m, c);
     pthread_mutex_unlock(&g_lock);
     if (c) return true;
-    c = load_image(buf, len, NULL, m->nfuncdefs, m->ntypes, why, wsize);
+    c = load_image(buf, len, CHECK_HEADER, NULL, m->nfuncdefs, m->ntypes, why, wsize);
     if (!c) return false;
     pthread_mutex_lock(&g_lock);
     c->next = g_codes; g_codes = c;
@@ -927,9 +1013,9 @@ static void thread_init(void)
 {
     if (tls_stack_limit) return;
     pthread_once(&g_sig_once, install_handlers);
-    /* backtrace() loads the unwinder on first use (malloc, dlopen): do that now, not in a signal handler */
-    void *warm[2];
-    backtrace(warm, 2);
+    /* backtrace() loads the unwinder (libgcc_s) on first use. That is left to the first trap, even when it comes
+     * from the fault handler: the fault is synchronous and in generated code, which holds no libc or loader
+     * lock, so loading there cannot deadlock; and loading it here cost every cold start ~0.1 ms. */
     /* alternate signal stack for this thread (mmap'd: lives as long as the thread) */
     stack_t cur;
     if (sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_DISABLE)) {

@@ -26,6 +26,13 @@ bool wm_aot_compiler_available(void);
  * in the interpreter. */
 bool wm_aot_attach(wm_module *m, const wm_aot_options *o, char *why, size_t wsize);
 /* Compiles m into a .cwasm file (header + module bytes + shared object). */
+/* The module with native code from the in-process table or the disk cache, bodies left untranslated (the
+ * entry was compiled from these bytes after full validation); NULL when nothing is cached (or the entry is
+ * rejected), for the caller to take the full path: wm_module_new + wm_aot_attach. */
+/* A .cwasm image (wm_aot_is_cwasm) as a module running its native code; when that code cannot be used, a notice
+ * on stderr and the interpreter. NULL with err filled when the file or its module is bad. */
+wm_module *wm_aot_module_cwasm(wm_engine *engine, const uint8_t *buf, size_t len, wm_error *err);
+wm_module *wm_aot_module_cached(wm_engine *engine, const uint8_t *bytes, size_t len, const wm_aot_options *o);
 bool wm_aot_compile_to(const wm_module *m, const wm_aot_options *o, const char *path, char *why, size_t wsize);
 /* True if the bytes start like a .cwasm file; wm_aot_cwasm_module returns the embedded module
  * bytes (pointer into buf) after checking the header. */

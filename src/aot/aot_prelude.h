@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define WM_AOT_ABI_VERSION 4u
+#define WM_AOT_ABI_VERSION 5u
 #define WM_SIMD_VECTOR_ABI 1   /* simd.h, included after this: wm_v128 travels in vector registers */
 #define WM_AOT_MAGIC 0x544F414Du /* "MAOT" */
 

@@ -83,24 +83,26 @@ wm_module *wm_cli_module_new(wm_engine *engine, const uint8_t *bytes, size_t len
             snprintf(err->message, sizeof err->message, "corrupt or foreign .cwasm file");
             return NULL;
         }
-        wm_module *m = wm_module_new(engine, w, wlen, err);
-        if (m && tier != 2) {
-            wm_aot_enable();
-            if (!wm_aot_attach_cwasm(m, bytes, len, why, sizeof why))
-                fprintf(stderr, "wasmind: cannot use the native code in this .cwasm (%s); interpreting\n", why);
-        }
-        return m;
+        if (tier == 2) return wm_module_new(engine, w, wlen, err);
+        wm_aot_enable();
+        return wm_aot_module_cwasm(engine, bytes, len, err);
+    }
+    if (tier == 1) {
+        wm_aot_options o;
+        memset(&o, 0, sizeof o);
+        wm_aot_enable();
+        wm_module *m = wm_aot_module_cached(engine, bytes, len, &o);
+        if (m) return m;
     }
     wm_module *m = wm_module_new(engine, bytes, len, err);
     if (m && tier == 1) {
-        if (!wm_aot_compiler_available()) {
-            fprintf(stderr, "wasmind: no C compiler found; --aot falls back to the interpreter\n");
-        } else {
-            wm_aot_options o;
-            memset(&o, 0, sizeof o);
-            wm_aot_enable();
-            if (!wm_aot_attach(m, &o, why, sizeof why))
-                fprintf(stderr, "wasmind: AOT compilation failed (%s); interpreting\n", why);
+        /* the cache is tried first: a cached module needs no compiler, so none is looked for */
+        wm_aot_options o;
+        memset(&o, 0, sizeof o);
+        wm_aot_enable();
+        if (!wm_aot_attach(m, &o, why, sizeof why)) {
+            if (!wm_aot_compiler_available()) fprintf(stderr, "wasmind: no C compiler found; --aot falls back to the interpreter\n");
+            else fprintf(stderr, "wasmind: AOT compilation failed (%s); interpreting\n", why);
         }
     }
     return m;

@@ -1155,13 +1155,17 @@ L_trap:
 
 #ifndef WM_EXEC_NO_DISPATCH
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__SSE4_1__)
+#include <cpuid.h>
 wm_trap wm_interp_run_sse41(wm_store *s, wm_func *f, uint64_t *fp);
 typedef wm_trap (*wm_exec_fn)(wm_store *, wm_func *, uint64_t *);
 static wm_exec_fn exec_pick(void)
 {
-    __builtin_cpu_init();
-    /* The SIMD128 shuffles, swizzles, rounding and dot products have single instructions there. */
-    if (__builtin_cpu_supports("sse4.1") && __builtin_cpu_supports("ssse3") && !getenv("WASMIND_GENERIC_INTERP"))
+    /* The SIMD128 shuffles, swizzles, rounding and dot products have single instructions there. CPUID leaf 1
+     * directly, not __builtin_cpu_supports: that links libgcc's detector, a constructor issuing a dozen CPUIDs
+     * (each a hypervisor exit in a VM) at every process start. */
+    unsigned a, b, c, d;
+    bool sse41 = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSE4_1) && (c & bit_SSSE3);
+    if (sse41 && !getenv("WASMIND_GENERIC_INTERP"))
         return wm_interp_run_sse41;
     return wm_interp_run_generic;
 }

@@ -9,6 +9,20 @@
 /* ---- CPU dispatch ---- */
 static const cpu_kernels *g_cpu;
 
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#include <cpuid.h>
+/* AVX2 and FMA in the CPU, and YMM state enabled by the OS (XCR0). Asked directly rather than through
+ * __builtin_cpu_supports, whose libgcc detector runs a dozen CPUIDs in a constructor at every process start. */
+static int cpu_has_avx2_fma(void) {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_FMA) || !(c & bit_OSXSAVE) || !(c & bit_AVX)) return 0;
+  unsigned lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  if ((lo & 6) != 6) return 0; /* XMM and YMM state */
+  return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_AVX2);
+}
+#endif
+
 const cpu_kernels *cpu_kernels_get(void) {
   if (g_cpu) return g_cpu;
   const cpu_kernels *k = &cpu_kernels_scalar;
@@ -19,9 +33,7 @@ const cpu_kernels *cpu_kernels_get(void) {
 #endif
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
   const char *force = getenv("WM_ONNX_ISA"); /* "scalar" pins the portable kernels (testing, comparison) */
-  __builtin_cpu_init();
-  if (!(force && !strcmp(force, "scalar")) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    k = &cpu_kernels_avx2;
+  if (!(force && !strcmp(force, "scalar")) && cpu_has_avx2_fma()) k = &cpu_kernels_avx2;
 #endif
   g_cpu = k;
   return k;

@@ -565,6 +565,10 @@ static wm_status run_start(wm_store *s, wm_func *f, wm_error *err)
 wm_instance *wm_instance_new(wm_store *s, const wm_module *m, const wm_extern *imports, uint32_t nimports, wm_error *err)
 {
     if (err) memset(err, 0, sizeof *err);
+    if (m->bodies_pending && !m->aot) {   /* only AOT code may run a module whose bodies were left untranslated */
+        wm_fail(err, WM_ERR_ARGUMENT, 0, "module bodies not translated (internal error)");
+        return NULL;
+    }
     if (nimports != m->nimports) {
         wm_fail(err, WM_ERR_UNLINKABLE, 0, "module needs %u imports, %u given", m->nimports, nimports);
         return NULL;
@@ -793,8 +797,10 @@ uint32_t wm_store_backtrace(const wm_store *s, const wm_instance **insts, uint32
 }
 
 /* ---- linker ------------------------------------------------------------------------------ */
-typedef struct link_entry { char *module, *name; wm_extern ext; } link_entry;
-struct wm_linker { wm_store *store; link_entry *e; uint32_t n, cap; };
+/* Entries in definition order, plus an open-addressing index on (module, name): WASI alone defines ~90 names,
+ * and a linear search per definition and per import was a visible part of a cold start. */
+typedef struct link_entry { char *module, *name; uint32_t hash; wm_extern ext; } link_entry;
+struct wm_linker { wm_store *store; link_entry *e; uint32_t n, cap; uint32_t *index, index_cap; /* entry+1, 0 = empty */ };
 
 wm_linker *wm_linker_new(wm_store *s)
 {
@@ -808,13 +814,47 @@ void wm_linker_free(wm_linker *l)
     if (!l) return;
     for (uint32_t i = 0; i < l->n; i++) { free(l->e[i].module); free(l->e[i].name); }
     free(l->e);
+    free(l->index);
     free(l);
+}
+
+static uint32_t link_hash(const char *module, const char *name)
+{
+    uint32_t h = 2166136261u;   /* FNV-1a over "module\0name" */
+    for (const char *p = module; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+    h = (h ^ 0) * 16777619u;
+    for (const char *p = name; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+    return h;
+}
+
+/* The index slot holding (module, name), or the empty slot where it would go. index_cap is a power of two. */
+static uint32_t *link_slot(const wm_linker *l, const char *module, const char *name, uint32_t h)
+{
+    for (uint32_t i = h & (l->index_cap - 1);; i = (i + 1) & (l->index_cap - 1)) {
+        uint32_t *slot = &l->index[i];
+        if (!*slot) return slot;
+        const link_entry *e = &l->e[*slot - 1];
+        if (e->hash == h && strcmp(e->module, module) == 0 && strcmp(e->name, name) == 0) return slot;
+    }
+}
+
+static bool link_reindex(wm_linker *l, uint32_t cap)
+{
+    uint32_t *idx = calloc(cap, sizeof *idx);
+    if (!idx) return false;
+    free(l->index);
+    l->index = idx;
+    l->index_cap = cap;
+    for (uint32_t i = 0; i < l->n; i++) *link_slot(l, l->e[i].module, l->e[i].name, l->e[i].hash) = i + 1;
+    return true;
 }
 
 bool wm_linker_define(wm_linker *l, const char *module, const char *name, wm_extern ext)
 {
-    for (uint32_t i = 0; i < l->n; i++)
-        if (strcmp(l->e[i].module, module) == 0 && strcmp(l->e[i].name, name) == 0) { l->e[i].ext = ext; return true; }
+    if (2 * (l->n + 1) > l->index_cap && !link_reindex(l, l->index_cap ? 2 * l->index_cap : 64)) return false;
+    uint32_t h = link_hash(module, name);
+    uint32_t *slot = link_slot(l, module, name, h);
+    if (*slot) { l->e[*slot - 1].ext = ext; return true; }
     if (l->n == l->cap) {
         uint32_t cap = l->cap ? l->cap * 2 : 32;
         void *p = realloc(l->e, cap * sizeof *l->e);
@@ -825,8 +865,9 @@ bool wm_linker_define(wm_linker *l, const char *module, const char *name, wm_ext
     e->module = strdup(module);
     e->name = strdup(name);
     if (!e->module || !e->name) { free(e->module); free(e->name); return false; }
+    e->hash = h;
     e->ext = ext;
-    l->n++;
+    *slot = ++l->n;
     return true;
 }
 
@@ -842,9 +883,11 @@ bool wm_linker_define_instance(wm_linker *l, const char *module, const wm_instan
 
 bool wm_linker_get(const wm_linker *l, const char *module, const char *name, wm_extern *out)
 {
-    for (uint32_t i = 0; i < l->n; i++)
-        if (strcmp(l->e[i].module, module) == 0 && strcmp(l->e[i].name, name) == 0) { *out = l->e[i].ext; return true; }
-    return false;
+    if (!l->n) return false;
+    const uint32_t *slot = link_slot(l, module, name, link_hash(module, name));
+    if (!*slot) return false;
+    *out = l->e[*slot - 1].ext;
+    return true;
 }
 
 wm_instance *wm_linker_instantiate(wm_linker *l, const wm_module *m, wm_error *err)

@@ -941,6 +941,20 @@ static bool decode_all(dec *d)
 
 wm_module *wm_decode_module(wm_engine *engine, const uint8_t *bytes, size_t len, wm_error *err)
 {
+    return wm_decode_module_ex(engine, bytes, len, true, err);
+}
+
+bool wm_module_translate_pending(wm_module *m, wm_error *err)
+{
+    if (!m->bodies_pending) return true;
+    for (uint32_t i = 0; i < m->nfuncdefs; i++)
+        if (!wm_translate_function(m, i, err)) return false;
+    m->bodies_pending = false;
+    return true;
+}
+
+wm_module *wm_decode_module_ex(wm_engine *engine, const uint8_t *bytes, size_t len, bool translate, wm_error *err)
+{
     if (len > UINT32_MAX) {
         wm_fail(err, WM_ERR_RESOURCE, 0, "module too large");
         return NULL;
@@ -975,11 +989,10 @@ wm_module *wm_decode_module(wm_engine *engine, const uint8_t *bytes, size_t len,
         wm_type *t = &m->types[i];
         t->canon_id = wm_engine_intern_type(engine, t->params, t->nparams, t->results, t->nresults);
     }
-    for (uint32_t i = 0; i < m->nfuncdefs; i++) {
-        if (!wm_translate_function(m, i, err)) {
-            wm_module_destroy(m);
-            return NULL;
-        }
+    m->bodies_pending = true;
+    if (translate && !wm_module_translate_pending(m, err)) {
+        wm_module_destroy(m);
+        return NULL;
     }
     return m;
 }

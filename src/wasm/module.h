@@ -110,6 +110,7 @@ struct wm_module {
     uint8_t *declared_funcs;             /* nfuncs flags: may be referenced by ref.func */
     char **func_names;                   /* nfuncs entries from the name section, or NULL */
     void *aot;                           /* AOT tier: compiled code (src/aot; released by wm_module_free), or NULL */
+    bool bodies_pending;                 /* bodies not yet validated/translated (wm_decode_module_ex) */
 };
 
 /* Reports an error: sets err->status, err->offset and formats the message. Always returns false. */
@@ -119,6 +120,13 @@ bool wm_fail(wm_error *err, wm_status status, uint32_t offset, const char *fmt, 
 /* decode.c: decodes and validates the module structure, then calls wm_translate_function for
  * every body. Returns NULL with err filled on failure. */
 wm_module *wm_decode_module(wm_engine *engine, const uint8_t *bytes, size_t len, wm_error *err);
+/* With translate = false the function bodies are left for wm_module_translate_pending: for modules whose AOT
+ * code comes from a checked cache entry or .cwasm (compiled from these very bytes after full validation), where
+ * translating every body for an interpreter that will never run them was a third of the cold start. */
+wm_module *wm_decode_module_ex(wm_engine *engine, const uint8_t *bytes, size_t len, bool translate, wm_error *err);
+/* Validates and translates the bodies a wm_decode_module_ex(translate = false) left; false with err on an
+ * invalid body (the module must then be freed). */
+bool wm_module_translate_pending(wm_module *m, wm_error *err);
 void wm_module_destroy(wm_module *m);
 
 /* src/interp/translate.c: validates function body `defidx` and emits fd->code.
