@@ -201,6 +201,67 @@ static void dw_task(void *arg, int64_t t, int tid) {
   }
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+/* Direct 3x3 stride-1 convolution (AVX2): see conv3x3s1_row4_avx2. Tasks are bands of output rows. */
+typedef struct c3_job {
+  const float *xp, *w4, *b, *res;
+  float *y;
+  int64_t C, M, OH, OW, OW16, Hp, Wp, band, nbands;
+  const cpu_kernels *ck;
+  int act;
+  float p0, p1;
+  _Atomic int *failed;
+} c3_job;
+
+static void c3_task(void *arg, int64_t t, int tid) {
+  (void)tid;
+  const c3_job *j = arg;
+  int64_t nblk = (j->M + 3) / 4, r0 = t * j->band, r1 = r0 + j->band < j->OH ? r0 + j->band : j->OH;
+  float *tmp = par_scratch(3, (size_t)(4 * j->OW16));
+  if (!tmp) { j->failed[0] = 1; return; }
+  /* row-major, all channel blocks per row: the three input rows of every channel stay in L2 across the blocks
+   * (block-major re-read the whole input once per block: 10 MB per pass for ppocr_det's 96x160x160) */
+  for (int64_t oh = r0; oh < r1; oh++)
+    for (int64_t blk = 0; blk < nblk; blk++) {
+      conv3x3s1_row4_avx2(j->xp + oh * j->Wp, j->C, j->Hp * j->Wp, j->Wp, j->w4 + blk * j->C * 36, j->OW, tmp, j->OW16);
+      for (int o = 0; o < 4 && blk * 4 + o < j->M; o++) {
+        int64_t m = blk * 4 + o, at = (m * j->OH + oh) * j->OW;
+        j->ck->act(j->y + at, tmp + o * j->OW16, j->OW, 1.0f, j->b ? j->b[m] : 0.f, j->res ? j->res + at : NULL,
+                   j->act, j->p0, j->p1);
+      }
+    }
+}
+
+/* Y = conv3x3(X) for each of the N images, pads <= 2, with the epilogue. 1 when done, 0 when out of memory (the
+ * caller then runs the GEMM path, which rewrites all of Y). */
+static int conv3x3_direct(const float *x, const float *w, const float *b, const float *res, float *y, int64_t N,
+                          int64_t C, int64_t M, const conv_geom *g, const cpu_kernels *ck, int act, float p0, float p1) {
+  int64_t H = g->in[1], W = g->in[2], OH = g->out[1], OW = g->out[2], OW16 = (OW + 15) / 16 * 16;
+  int64_t Hp = OH + 2, Wp = OW16 + 2, pt = g->pb[1], pl = g->pb[2], nblk = (M + 3) / 4;
+  float *xp = calloc((size_t)(C * Hp * Wp), sizeof(float));
+  float *w4 = calloc((size_t)(nblk * C * 36), sizeof(float));
+  if (!xp || !w4) { free(xp); free(w4); return 0; }
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t c = 0; c < C; c++)
+      for (int t = 0; t < 9; t++) w4[((m / 4 * C + c) * 9 + t) * 4 + m % 4] = w[(m * C + c) * 9 + t];
+  int64_t nt = wm_onnx_get_threads(), band = OH;
+  if (nt > 1) band = (OH + nt * 4 - 1) / (nt * 4); /* about 4 bands per thread, to balance */
+  _Atomic int failed = 0;
+  for (int64_t n = 0; n < N && !failed; n++) {
+    const float *xn = x + n * C * H * W;
+    for (int64_t c = 0; c < C; c++) /* the borders stay zero: same geometry for every image */
+      for (int64_t h = 0; h < H; h++)
+        memcpy(xp + (c * Hp + h + pt) * Wp + pl, xn + (c * H + h) * W, (size_t)W * sizeof(float));
+    c3_job j = {xp, w4, b, res ? res + n * M * OH * OW : NULL, y + n * M * OH * OW, C, M, OH, OW, OW16, Hp, Wp, band,
+                (OH + band - 1) / band, ck, act, p0, p1, &failed};
+    par_for(j.nbands, c3_task, &j);
+  }
+  free(xp);
+  free(w4);
+  return !failed;
+}
+#endif
+
 KERNEL(Conv) {
   if (need_inputs(k, 2)) return -1;
   const wm_onnx_tensor *x = k->in[0], *w = k->in[1], *b = kin(k, 2);
@@ -247,7 +308,15 @@ KERNEL(Conv) {
     if (per < 1) per = 1;
     dw_job j = {px, pw, pb, pr, y, &g, C, planes, per, ck, eact, p0, p1};
     par_for((planes + per - 1) / per, dw_task, &j);
-  } else {
+  }
+#if defined(__x86_64__) || defined(__i386__)
+  /* few output channels: the direct kernel beats im2col + GEMM (which pays the packing per output channel block) */
+  else if (ck == &cpu_kernels_avx2 && G == 1 && g.nsp == 2 && g.k[1] == 3 && g.k[2] == 3 && g.s[1] == 1 && g.s[2] == 1 &&
+           g.d[1] == 1 && g.d[2] == 1 && g.pb[1] <= 2 && g.pb[2] <= 2 && g.pe[1] <= 2 && g.pe[2] <= 2 && M <= 64 &&
+           C >= 8 && conv3x3_direct(px, pw, pb, pr, y, N, C, M, &g, ck, eact, p0, p1)) {
+  }
+#endif
+  else {
     conv_prep *cp = k->prep ? *k->prep : NULL;
     if (cp && (cp->ck != ck || cp->G != G || cp->Mg != Mg || cp->Kg != Kg)) cp = NULL;
     if (!cp && k->prep && !*k->prep && (k->const_in & 2) && w->dtype == WM_ONNX_FLOAT)
@@ -292,44 +361,62 @@ KERNEL(ConvTranspose) {
   dims[0] = N;
   dims[1] = M;
   for (int i = 0; i < g.nsp; i++) dims[2 + i] = g.out[3 - g.nsp + i];
-  float *y = float_out(k, 0, x->dtype, x->ndim, dims);
+  /* Stride equal to the kernel, no dilation or padding (the 2x2/s2 upsampling of detection necks): every output
+   * element gets exactly one tap, so it is written once, bias included, with no zeroing pass. */
+  int tiled = 1;
+  for (int i = 0; i < 3; i++)
+    tiled &= g.s[i] == g.k[i] && g.d[i] == 1 && g.pb[i] == 0 && g.out[i] == g.in[i] * g.s[i];
+  float *y = tiled ? float_out_nz(k, 0, x->dtype, x->ndim, dims) : float_out(k, 0, x->dtype, x->ndim, dims);
   if (!y) return -1;
   int ox, ow, ob = 0;
   const float *px = float_view(k, x, &ox), *pw = float_view(k, w, &ow), *pb = NULL;
   if (!px || !pw) return -1;
   if (b && !(pb = float_view(k, b, &ob))) return -1;
   int64_t ksz = g.k[0] * g.k[1] * g.k[2], isz = g.in[0] * g.in[1] * g.in[2], osz = g.out[0] * g.out[1] * g.out[2];
-  float *col = malloc((size_t)(Mg * ksz * isz) * sizeof(float));
+  /* col holds W_g^T x X_g for a band of input rows at a time (about 1 MB, so it stays in cache between the GEMM
+   * that writes it and the scatter that reads it; the whole [Mg*ksz, isz] matrix was ~10 MB for ppocr_det). */
+  int64_t nrows = g.in[0] * g.in[1], rowlen = g.in[2];
+  int64_t band = (int64_t)(1 << 18) / (Mg * ksz * rowlen > 0 ? Mg * ksz * rowlen : 1);
+  if (band < 1) band = 1;
+  if (band > nrows) band = nrows;
+  float *col = malloc((size_t)(Mg * ksz * band * rowlen) * sizeof(float));
   if (!col) return kfail(k, "out of memory (col2im)");
   for (int64_t n = 0; n < N; n++)
     for (int64_t gi = 0; gi < G; gi++) {
-      /* col[Mg*ksz, isz] = W_g^T x X_g, where W_g is [Cg, Mg*ksz] */
-      sgemm(1, 0, Mg * ksz, isz, Cg, 1.0f, pw + gi * Cg * Mg * ksz, Mg * ksz, px + (n * C + gi * Cg) * isz, isz, 0.0f, col, isz);
       float *yout = y + (n * M + gi * Mg) * osz;
-      int64_t row = 0;
-      for (int64_t m = 0; m < Mg; m++)
-        for (int64_t kz = 0; kz < g.k[0]; kz++)
-          for (int64_t ky = 0; ky < g.k[1]; ky++)
-            for (int64_t kx = 0; kx < g.k[2]; kx++, row++) {
-              const float *cr = col + row * isz;
-              for (int64_t iz = 0; iz < g.in[0]; iz++) {
-                int64_t oz = iz * g.s[0] - g.pb[0] + kz * g.d[0];
-                if (oz < 0 || oz >= g.out[0]) continue;
-                for (int64_t iy = 0; iy < g.in[1]; iy++) {
+      for (int64_t r0 = 0; r0 < nrows; r0 += band) {
+        int64_t nr = nrows - r0 < band ? nrows - r0 : band, cs = nr * rowlen;
+        /* col[Mg*ksz, cs] = W_g^T x X_g[:, rows r0..r0+nr), where W_g is [Cg, Mg*ksz] */
+        sgemm(1, 0, Mg * ksz, cs, Cg, 1.0f, pw + gi * Cg * Mg * ksz, Mg * ksz, px + (n * C + gi * Cg) * isz + r0 * rowlen,
+              isz, 0.0f, col, cs);
+        int64_t row = 0;
+        for (int64_t m = 0; m < Mg; m++) {
+          float bias = tiled && pb ? pb[gi * Mg + m] : 0.f;
+          for (int64_t kz = 0; kz < g.k[0]; kz++)
+            for (int64_t ky = 0; ky < g.k[1]; ky++)
+              for (int64_t kx = 0; kx < g.k[2]; kx++, row++) {
+                const float *cr = col + row * cs;
+                for (int64_t r = r0; r < r0 + nr; r++) {
+                  int64_t iz = r / g.in[1], iy = r % g.in[1];
+                  int64_t oz = iz * g.s[0] - g.pb[0] + kz * g.d[0];
                   int64_t oy = iy * g.s[1] - g.pb[1] + ky * g.d[1];
-                  if (oy < 0 || oy >= g.out[1]) continue;
+                  if (oz < 0 || oz >= g.out[0] || oy < 0 || oy >= g.out[1]) continue;
                   float *yr = yout + (m * g.out[0] + oz) * g.out[1] * g.out[2] + oy * g.out[2];
-                  const float *cx = cr + (iz * g.in[1] + iy) * g.in[2];
+                  const float *cx = cr + (r - r0) * rowlen;
                   /* ix whose output column 0 <= ix*s + off < out exists, found once instead of per element */
                   int64_t off = kx * g.d[2] - g.pb[2], sx = g.s[2];
                   int64_t lo = off >= 0 ? 0 : (-off + sx - 1) / sx;
                   int64_t hi = off >= g.out[2] ? 0 : (g.out[2] - 1 - off) / sx + 1;
                   if (hi > g.in[2]) hi = g.in[2];
-                  for (int64_t ix = lo; ix < hi; ix++) yr[ix * sx + off] += cx[ix];
+                  if (tiled)
+                    for (int64_t ix = lo; ix < hi; ix++) yr[ix * sx + off] = cx[ix] + bias;
+                  else
+                    for (int64_t ix = lo; ix < hi; ix++) yr[ix * sx + off] += cx[ix];
                 }
               }
-            }
-      if (pb)
+        }
+      }
+      if (pb && !tiled)
         for (int64_t m = 0; m < Mg; m++)
           for (int64_t i = 0; i < osz; i++) yout[m * osz + i] += pb[gi * Mg + m];
     }

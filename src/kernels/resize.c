@@ -78,12 +78,81 @@ static void compute_taps(const resize_cfg *c, int64_t o, int64_t in, int64_t out
     for (int j = 0; j < n && sum != 0; j++) t->w[j] /= sum;
 }
 
+static int axis_unchanged(const resize_cfg *c, int64_t in, int64_t out, double scale) {
+  return in == out && scale == 1 && c->ct != CT_TF_CROP;
+}
+
+/* Resizes of the last two axes only with at most two taps per output coordinate (nearest, and linear without
+ * antialias: what detection and segmentation necks do), straight into the output: one gather per element
+ * instead of an axis-by-axis pass with a temporary tensor each. 1 when done, 0 when not applicable, -1 on error. */
+static int resize_2d(onnx_kernel_ctx *k, const wm_onnx_tensor *x, const float *px, const resize_cfg *c, const double *scales,
+                     const int64_t *outdims, const double *roi) {
+  int nd = x->ndim;
+  if (nd < 2 || c->mode == M_CUBIC) return 0;
+  for (int ax = 0; ax < nd - 2; ax++)
+    if (!axis_unchanged(c, x->dims[ax], outdims[ax], scales[ax])) return 0;
+  int64_t H = x->dims[nd - 2], W = x->dims[nd - 1], OH = outdims[nd - 2], OW = outdims[nd - 1];
+  if (!H || !W || !OH || !OW) return 0;
+  int64_t *idx = malloc((size_t)(OH + OW) * 2 * sizeof *idx);
+  float *wt = malloc((size_t)(OH + OW) * 2 * sizeof *wt);
+  taps *t = malloc(sizeof *t);
+  int oom = !idx || !wt || !t, ok = !oom;
+  /* rows then columns: idx[2i], idx[2i+1] and their weights for output coordinate i */
+  for (int64_t i = 0; ok && i < OH + OW; i++) {
+    int h = i < OH;
+    int ax = h ? nd - 2 : nd - 1;
+    int64_t o = h ? i : i - OH, in = h ? H : W, out = h ? OH : OW;
+    if (axis_unchanged(c, in, out, scales[ax])) { t->extrap = 0; t->nt = 1; t->idx[0] = o; t->w[0] = 1; }
+    else compute_taps(c, o, in, out, scales[ax], roi[ax], roi[nd + ax], t);
+    if (t->extrap || t->nt < 1 || t->nt > 2) { ok = 0; break; }
+    idx[2 * i] = t->idx[0];
+    wt[2 * i] = (float)t->w[0];
+    idx[2 * i + 1] = t->nt == 2 ? t->idx[1] : t->idx[0];
+    wt[2 * i + 1] = t->nt == 2 ? (float)t->w[1] : 0.f;
+  }
+  free(t);
+  if (!ok) { free(idx); free(wt); return oom ? kfail(k, "out of memory") : 0; }
+  int nearest = 1;
+  for (int64_t i = 0; i < OH + OW; i++) nearest &= wt[2 * i] == 1.f && wt[2 * i + 1] == 0.f;
+  float *y = float_out_nz(k, 0, x->dtype, nd, outdims);
+  if (!y) { free(idx); free(wt); return -1; }
+  int64_t planes = numel_of(nd - 2, x->dims);
+  const int64_t *ci = idx + 2 * OH;
+  const float *cw = wt + 2 * OH;
+  for (int64_t p = 0; p < planes; p++) {
+    const float *src = px + p * H * W;
+    float *dst = y + p * OH * OW;
+    for (int64_t oh = 0; oh < OH; oh++, dst += OW) {
+      const float *r0 = src + idx[2 * oh] * W, *r1 = src + idx[2 * oh + 1] * W;
+      if (nearest) {
+        for (int64_t ow = 0; ow < OW; ow++) dst[ow] = r0[ci[2 * ow]];
+        continue;
+      }
+      float h0 = wt[2 * oh], h1 = wt[2 * oh + 1];
+      for (int64_t ow = 0; ow < OW; ow++) {
+        int64_t a = ci[2 * ow], b = ci[2 * ow + 1];
+        float w0 = cw[2 * ow], w1 = cw[2 * ow + 1];
+        dst[ow] = h0 * (w0 * r0[a] + w1 * r0[b]) + h1 * (w0 * r1[a] + w1 * r1[b]);
+      }
+    }
+  }
+  free(idx);
+  free(wt);
+  float_commit(k, 0, y);
+  return 1;
+}
+
 static int do_resize(onnx_kernel_ctx *k, const wm_onnx_tensor *x, const resize_cfg *c, const double *scales,
                      const int64_t *outdims, const double *roi) {
   int nd = x->ndim;
   int ox;
   const float *px = float_view(k, x, &ox);
   if (!px) return -1;
+  int fast = resize_2d(k, x, px, c, scales, outdims, roi);
+  if (fast) {
+    float_release((float *)px, ox);
+    return fast < 0 ? -1 : 0;
+  }
   int64_t cur_dims[WM_ONNX_MAX_DIMS];
   memcpy(cur_dims, x->dims, sizeof cur_dims);
   float *cur = (float *)px;
