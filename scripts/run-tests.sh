@@ -104,6 +104,9 @@ for b in "$release" "$asan"; do
     [ -x "$b/test_onnx_hostile" ] && run "onnx-hostile-$tag" "$b/test_onnx_hostile" \
       "$onnx/node/test_conv_with_strides_padding/model.onnx" "$onnx/light/light_squeezenet.onnx" \
       "$onnx/node/test_resize_upsample_scales_cubic/model.onnx"
+    # Shape inference checked node by node over the suites, rejected models, cancellation (ASan: no whole CNNs).
+    [ -x "$b/test_onnx_infer" ] && run "onnx-infer-$tag" "$b/test_onnx_infer" $([ "$tag" = asan ] && echo --quick) \
+      "$onnx" "$root/tests/onnx/infer" "$root/build/models"
   fi
   if [ -x "$b/fuzz_onnx_replay" ] && [ -d "$root/fuzz/corpus_onnx" ]; then
     run "fuzz-onnx-replay-$tag" "$b/fuzz_onnx_replay" "$root/fuzz/corpus_onnx"

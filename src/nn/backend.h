@@ -51,6 +51,14 @@ typedef struct wm_nn_tensor {
     wm_nn_bytes data;         /* borrowed: copy what must outlive the call */
 } wm_nn_tensor;
 
+/* Polled by compute between units of work (the ONNX engine: before every node and Loop iteration): nonzero means
+ * stop now, because the guest's deadline passed or it was interrupted. compute then fails, and the host module
+ * traps the guest instead of returning the errno. */
+typedef struct wm_nn_cancel {
+    int (*should_stop)(void *ctx);
+    void *ctx;
+} wm_nn_cancel;
+
 /* Every function writes a human-readable reason to err on failure (err always has errlen >= 1).
  * Graphs (`void *g`) may be shared by several contexts; wasi_nn.c reference-counts them and calls
  * graph_free once no handle or context uses one. Calls never overlap for one wm_wasi_nn. */
@@ -68,7 +76,7 @@ typedef struct wm_nn_backend {
     void (*graph_free)(void *graph);
     wm_nn_errno (*init_context)(void *graph, void **ctx, char *err, size_t errlen);
     wm_nn_errno (*set_input)(void *ctx, uint32_t index, const wm_nn_tensor *t, char *err, size_t errlen);
-    wm_nn_errno (*compute)(void *ctx, int threads, char *err, size_t errlen);
+    wm_nn_errno (*compute)(void *ctx, int threads, const wm_nn_cancel *cancel, char *err, size_t errlen);
     /* Points *data at output `index` (valid until the next compute or context_free). */
     wm_nn_errno (*get_output)(void *ctx, uint32_t index, const void **data, size_t *len, char *err, size_t errlen);
     void (*context_free)(void *ctx);

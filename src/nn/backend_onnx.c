@@ -215,7 +215,7 @@ static wm_nn_errno onnx_set_input(void *ctx, uint32_t index, const wm_nn_tensor 
     return WM_NN_SUCCESS;
 }
 
-static wm_nn_errno onnx_compute(void *ctx, int threads, char *err, size_t errlen) {
+static wm_nn_errno onnx_compute(void *ctx, int threads, const wm_nn_cancel *cancel, char *err, size_t errlen) {
     onnx_ctx *c = ctx;
     onnx_graph *g = c->g;
     if (threads > 0) wm_onnx_set_threads(threads);   /* engine-wide setting; calls never overlap */
@@ -225,7 +225,10 @@ static wm_nn_errno onnx_compute(void *ctx, int threads, char *err, size_t errlen
             return WM_NN_INVALID_ARGUMENT;
         }
     free_outputs(c);
+    /* the model may be shared by several contexts, but calls never overlap: the hook is this call's only */
+    wm_onnx_set_cancel(g->m, cancel ? cancel->should_stop : NULL, cancel ? cancel->ctx : NULL);
     wm_onnx_status st = wm_onnx_run(g->m, c->in, g->nin, c->out, g->nout, err, errlen);
+    wm_onnx_set_cancel(g->m, NULL, NULL);
     if (st) return map_status(st);
     c->computed = true;
     return WM_NN_SUCCESS;

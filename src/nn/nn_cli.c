@@ -1,5 +1,6 @@
 /* nn_cli.c — `wasmind nn` subcommands for the built-in ONNX engine: `test` (backend-test folders), `run` (one
- * model on .pb inputs, writing .pb outputs) and `bench` (load time and median latency on synthetic inputs). */
+ * model on .pb inputs, writing .pb outputs), `bench` (load time and median latency on synthetic inputs) and
+ * `info` (inputs, outputs and every node's inferred output type and shape). */
 #define _GNU_SOURCE
 /* The conformance runner lives in src/onnx/tool_test.c (the wasmind-onnx-test tool); include it with its main
  * renamed so `nn test` and that tool never drift apart. It brings read_all, load_pb, is_file and now(). */
@@ -15,13 +16,17 @@ int wm_nn_main(int argc, char **argv);
 static void nn_usage(FILE *out) {
     fprintf(out,
             "Usage: wasmind nn <command> ...\n"
-            "  nn test [-v] [--rtol R] [--atol A] [--threads N] DIR...\n"
-            "        run ONNX backend-test folders (model.onnx + test_data_set_N/) and *.onnx light models\n"
+            "  nn test [-v] [--rtol R] [--atol A] [--threads N] [--check-shapes] DIR...\n"
+            "        run ONNX backend-test folders (model.onnx + test_data_set_N/) and *.onnx light models;\n"
+            "        --check-shapes also checks every node's outputs against the shapes inferred at load\n"
             "  nn run MODEL.onnx [--input NAME=FILE.pb]... [--output-dir DIR] [--threads N]\n"
             "        run a model once; prints every output, writes DIR/output_N.pb (TensorProto)\n"
             "  nn bench MODEL.onnx [--shape NAME=1x3x224x224]... [--input NAME=FILE.pb]... [--threads N] [--iters K]\n"
             "        time loading and K runs (default 10) on synthetic inputs (or the given .pb files, for inputs\n"
-            "        whose value matters, such as a sample rate); prints the median latency\n");
+            "        whose value matters, such as a sample rate); prints the median latency\n"
+            "  nn info MODEL.onnx\n"
+            "        inputs, outputs and every node's output type and shape as inferred at load (symbolic\n"
+            "        dims by name: the model's dim_params, unk__N for ones the engine cannot pin down)\n");
 }
 
 static int input_index(wm_onnx_model *m, const char *name, size_t len) {
@@ -300,6 +305,54 @@ static int nn_bench(int argc, char **argv) {
     return rc;
 }
 
+/* One value's inferred type and shape: "name  float32  [batch,64,112,112]". */
+static void print_value(const wm_onnx_model *m, const char *name, int width, const char *note) {
+    wm_onnx_dtype dt;
+    int64_t dims[WM_ONNX_MAX_DIMS];
+    const char *syms[WM_ONNX_MAX_DIMS];
+    int nd = wm_onnx_value_info(m, name, &dt, dims, syms);
+    printf("  %-*s  %-8s  ", width, name, dt ? wm_onnx_dtype_name(dt) : "?");
+    if (nd < 0) printf("?");
+    else {
+        putchar('[');
+        for (int d = 0; d < nd; d++) {
+            if (syms[d]) printf("%s%s", d ? "," : "", syms[d]);
+            else printf("%s%lld", d ? "," : "", (long long)dims[d]);
+        }
+        putchar(']');
+    }
+    printf("%s\n", note);
+}
+
+static int nn_info(int argc, char **argv) {
+    if (argc != 2 || argv[1][0] == '-') { nn_usage(argc == 2 && !strcmp(argv[1], "--help") ? stdout : stderr); return 2; }
+    wm_onnx_model *m = load_model(argv[1], NULL);
+    if (!m) return 1;
+    int width = 8, no;
+    const char *const *outs, *name;
+    for (int i = 0; i < wm_onnx_num_inputs(m); i++)
+        if ((int)strlen(wm_onnx_input_name(m, i)) > width) width = (int)strlen(wm_onnx_input_name(m, i));
+    for (int i = 0; wm_onnx_node_info(m, i, NULL, &no, &outs); i++)
+        for (int k = 0; k < no; k++) if ((int)strlen(outs[k]) > width) width = (int)strlen(outs[k]);
+    if (width > 48) width = 48;
+    printf("inputs:\n");
+    for (int i = 0; i < wm_onnx_num_inputs(m); i++)
+        print_value(m, wm_onnx_input_name(m, i), width, wm_onnx_input_has_default(m, i) ? "  (has a default)" : "");
+    printf("outputs:\n");
+    for (int i = 0; i < wm_onnx_num_outputs(m); i++) print_value(m, wm_onnx_output_name(m, i), width, "");
+    int n = 0;
+    while (wm_onnx_node_info(m, n, NULL, NULL, NULL)) n++;
+    printf("nodes (%d, in execution order, after load-time fusions):\n", n);
+    for (int i = 0; i < n; i++) {
+        const char *op = wm_onnx_node_info(m, i, &name, &no, &outs);
+        char note[256];
+        snprintf(note, sizeof note, "  %s%s%s", op, *name ? " " : "", name);
+        for (int k = 0; k < no; k++) if (*outs[k]) print_value(m, outs[k], width, k ? "" : note);
+    }
+    wm_onnx_free(m);
+    return 0;
+}
+
 int wm_nn_main(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
         nn_usage(argc < 2 ? stderr : stdout);
@@ -311,6 +364,7 @@ int wm_nn_main(int argc, char **argv) {
     }
     if (!strcmp(argv[1], "run")) return nn_run(argc - 1, argv + 1);
     if (!strcmp(argv[1], "bench")) return nn_bench(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "info")) return nn_info(argc - 1, argv + 1);
     fprintf(stderr, "error: unknown nn command `%s`\n", argv[1]);
     nn_usage(stderr);
     return 2;

@@ -1,6 +1,7 @@
 /* wasi_nn.c — the `wasi_ephemeral_nn` host module: guest ABI (wasi-nn witx + WasmEdge extensions), handle
  * tables, model preloading, and dispatch to the backends of backend.h. Every guest pointer is bounds-checked
- * against the caller's memory; a hostile guest gets an errno, never a host crash or a trap. */
+ * against the caller's memory; a hostile guest gets an errno, never a host crash or a trap. The one trap: a
+ * compute that outlives the guest's deadline (or is interrupted) stops like any runaway guest. */
 #define _GNU_SOURCE   /* strndup, strtok_r */
 #include <ctype.h>
 #include <stdarg.h>
@@ -46,6 +47,7 @@ struct wm_wasi_nn {
     uint32_t nctxs, capctxs;
     int threads;
     bool quiet;
+    wm_trap trap;          /* set by a compute the store stopped: dispatch traps instead of returning */
     char err[512];
 };
 
@@ -321,14 +323,33 @@ HOST(nn_set_input) {
     return e ? fail(nn, fn, e, "%s", err) : WM_NN_SUCCESS;
 }
 
+/* The cancel hook of a compute: asks the caller's store whether the guest must stop, and remembers why
+ * (wm_store_should_stop reports an interrupt once). */
+typedef struct nn_stop {
+    wm_store *store;
+    wm_trap trap;
+} nn_stop;
+
+static int nn_should_stop(void *p) {
+    nn_stop *s = p;
+    if (!s->trap) s->trap = wm_store_should_stop(s->store);
+    return s->trap != WM_TRAP_NONE;
+}
+
 /* compute(ctx) */
 HOST(nn_compute) {
     const char *fn = "compute";
-    (void)caller;
     nn_ctx *c = ctx_of(nn, U(0));
     if (!c) return fail(nn, fn, WM_NN_INVALID_ARGUMENT, "invalid execution context handle %u", U(0));
     char err[512] = "";
-    wm_nn_errno e = c->graph->be->compute(c->c, nn->threads, err, sizeof err);
+    nn_stop stop = { wm_caller_store(caller), WM_TRAP_NONE };
+    wm_nn_cancel cancel = { nn_should_stop, &stop };
+    wm_nn_errno e = c->graph->be->compute(c->c, nn->threads, stop.store ? &cancel : NULL, err, sizeof err);
+    if (stop.trap) {
+        nn->trap = stop.trap;
+        snprintf(nn->err, sizeof nn->err, "compute: %.480s", err);
+        return WM_NN_RUNTIME_ERROR;
+    }
     return e ? fail(nn, fn, e, "%s", err) : WM_NN_SUCCESS;
 }
 
@@ -396,6 +417,11 @@ typedef struct nn_binding { wm_wasi_nn *nn; nn_fn fn; } nn_binding;
 static wm_trap dispatch(wm_caller *caller, void *env, const wm_val *args, wm_val *results) {
     nn_binding *b = env;
     results[0] = wm_val_i32((int32_t)b->fn(b->nn, caller, args));
+    wm_trap t = b->nn->trap;
+    if (t) {
+        b->nn->trap = WM_TRAP_NONE;
+        return wm_caller_trap(caller, t, "wasi-nn %s", b->nn->err);
+    }
     return WM_TRAP_NONE;
 }
 

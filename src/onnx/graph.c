@@ -19,42 +19,7 @@
 #include "onnx.h"
 #include "onnx_ir.h"
 
-/* VAL_OUTER: a subgraph's view of a value of an enclosing graph (borrowed while the subgraph runs). */
-enum { VAL_INTERMEDIATE = 0, VAL_INPUT = 1, VAL_INIT = 2, VAL_OUTER = 3 };
-
-typedef struct value {
-  const char *name;
-  int kind;
-  int producer;        /* node index, -1 if none */
-  int last_use;        /* position in the order of the last consumer; -1 if unused */
-  int is_output;
-  const onnx_value_info *decl; /* graph input declaration, if any */
-  wm_onnx_tensor init; /* initializer view */
-  wm_onnx_tensor rt;   /* runtime tensor */
-} value;
-
-struct name_table;
-
-/* The root graph and every subgraph (If/Loop/Scan bodies) get one of these; subgraphs share the root's ir. */
-struct wm_onnx_model {
-  onnx_model_ir ir;
-  struct wm_onnx_model *parent; /* enclosing graph for subgraphs, NULL at the root */
-  struct name_table *scope;     /* name table, only while building (subgraphs resolve outer names through it) */
-  int cur_node;                 /* node whose subgraphs are being built */
-  int nouter, *outer_local, *outer_parent; /* captured outer values: local id <- parent id */
-  struct wm_onnx_model ***subs; /* per node: its subgraph plans (NULL for ordinary nodes) */
-  int *nsubs;
-  int **implicit, *nimplicit;   /* per node: outer values its subgraphs read (ordering and lifetimes) */
-  void *file_map;
-  size_t file_len;
-  char *base_dir;
-  int nvalues;
-  value *values;
-  int *order;
-  int ninputs; /* runtime inputs = graph inputs */
-  int *input_ids, *output_ids;
-  int default_opset;
-};
+typedef onnx_value value;
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) {
   if (!err || !errlen) return;
@@ -70,7 +35,7 @@ void wm_onnx_tensor_free(wm_onnx_tensor *t) {
   memset(t, 0, sizeof *t);
 }
 
-/* ---- name → value id hash table used only while building ---- */
+/* ---- name → value id hash table: resolves names while building, then serves look-ups by name ---- */
 typedef struct name_table {
   int *slots;
   size_t cap;
@@ -92,6 +57,10 @@ static int lookup(const name_table *t, const value *vals, const char *name) {
     i = (i + 1) & (t->cap - 1);
   }
   return -1;
+}
+
+int onnx_plan_lookup(const wm_onnx_model *m, const char *name) {
+  return m->names ? lookup(m->names, m->values, name) : -1;
 }
 
 static int intern(wm_onnx_model *m, name_table *t, const char *name, int kind) {
@@ -177,8 +146,7 @@ static wm_onnx_status build_subgraphs(wm_onnx_model *m, int n, char *err, size_t
   return WM_ONNX_OK;
 }
 
-/* The subgraph built from node attribute `name`, or NULL. */
-static wm_onnx_model *sub_of(wm_onnx_model *m, int n, const char *name) {
+wm_onnx_model *onnx_plan_sub(wm_onnx_model *m, int n, const char *name) {
   onnx_node *nd = &m->ir.graph->nodes[n];
   int k = 0;
   for (int a = 0; a < nd->nattr; a++) {
@@ -216,6 +184,9 @@ static void free_plan(wm_onnx_model *m) {
   free(m->order);
   free(m->input_ids);
   free(m->output_ids);
+  free(m->types);
+  if (m->names) free(m->names->slots);
+  free(m->names);
 }
 
 static wm_onnx_status build(wm_onnx_model *m, char *err, size_t errlen) {
@@ -408,7 +379,12 @@ static wm_onnx_status build(wm_onnx_model *m, char *err, size_t errlen) {
   }
 done:
   m->scope = NULL;
-  free(nt.slots);
+  if (st == WM_ONNX_OK && (m->names = malloc(sizeof *m->names))) *m->names = nt;
+  else free(nt.slots);
+  if (st == WM_ONNX_OK && !m->names) {
+    set_err(err, errlen, "out of memory");
+    st = WM_ONNX_ERR_NOMEM;
+  }
   free(indeg);
   free(queue);
   return st;
@@ -438,6 +414,7 @@ static wm_onnx_status load_common(wm_onnx_model *m, const void *buf, size_t len,
     return WM_ONNX_ERR_NOMEM;
   }
   wm_onnx_status st = build(m, err, errlen);
+  if (st == WM_ONNX_OK) st = onnx_infer(m, err, errlen);
   if (st) {
     wm_onnx_free(m);
     return st;
@@ -509,6 +486,8 @@ void wm_onnx_free(wm_onnx_model *m) {
   for (int i = 0; i < m->nvalues; i++) wm_onnx_tensor_free(&m->values[i].rt);
   free_plan(m);   /* before the ir: plans walk the arena-allocated graphs */
   onnx_model_ir_release(&m->ir);
+  free(m->syms);
+  free(m->symval);
   if (m->file_map) munmap(m->file_map, m->file_len);
   free(m->base_dir);
   free(m);
@@ -528,18 +507,33 @@ int wm_onnx_input_has_default(const wm_onnx_model *m, int i) {
   return m->values[m->input_ids[i]].kind == VAL_INIT;
 }
 
-static int vi_info(const onnx_value_info *vi, wm_onnx_dtype *dtype, int64_t *dims) {
-  if (dtype) *dtype = (wm_onnx_dtype)(vi->dtype > 0 ? vi->dtype : 0);
-  if (dims) for (int d = 0; d < vi->ndim; d++) dims[d] = vi->dims[d];
-  return vi->ndim;
+/* The declared type and shape, completed by inference where the declaration is silent (-1: symbolic). */
+static int io_info(const wm_onnx_model *m, const onnx_value_info *vi, int id, wm_onnx_dtype *dtype, int64_t *dims) {
+  const onnx_vtype *t = onnx_vtype_of(m, id);
+  int nd = vi->ndim >= 0 ? vi->ndim : t->ndim;
+  if (dtype) *dtype = (wm_onnx_dtype)(vi->dtype > 0 ? vi->dtype : t->dtype);
+  for (int d = 0; dims && d < nd; d++)
+    dims[d] = vi->ndim >= 0 && vi->dims[d] >= 0 ? vi->dims[d] : t->ndim == nd && !ONNX_IS_SYM(t->dims[d]) ? t->dims[d] : -1;
+  return nd;
 }
 int wm_onnx_input_info(const wm_onnx_model *m, int i, wm_onnx_dtype *dtype, int64_t dims[WM_ONNX_MAX_DIMS]) {
   if (i < 0 || i >= m->ir.graph->ninputs) return -1;
-  return vi_info(&m->ir.graph->inputs[i], dtype, dims);
+  return io_info(m, &m->ir.graph->inputs[i], m->input_ids[i], dtype, dims);
 }
 int wm_onnx_output_info(const wm_onnx_model *m, int i, wm_onnx_dtype *dtype, int64_t dims[WM_ONNX_MAX_DIMS]) {
   if (i < 0 || i >= m->ir.graph->noutputs) return -1;
-  return vi_info(&m->ir.graph->outputs[i], dtype, dims);
+  return io_info(m, &m->ir.graph->outputs[i], m->output_ids[i], dtype, dims);
+}
+
+void wm_onnx_set_cancel(wm_onnx_model *m, int (*should_stop)(void *ctx), void *ctx) {
+  m->should_stop = should_stop;
+  m->stop_ctx = ctx;
+}
+
+/* The hook is the root's; subgraphs (Loop bodies, If branches) reach it through their parents. */
+static int stop_requested(const wm_onnx_model *m) {
+  while (m->parent) m = m->parent;
+  return m->should_stop && m->should_stop(m->stop_ctx);
 }
 
 static void reset_runtime(wm_onnx_model *m) {
@@ -569,6 +563,51 @@ static double now_ms(void) {
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* WM_ONNX_CHECK_SHAPES=1 compares every node's outputs with what inference claimed at load, symbols included
+ * (bound to their values per run, in the root graph): a claim the run contradicts fails the run. It tests the
+ * inference rules over whole test suites (wasmind-onnx-test --check-shapes). */
+static int check_enabled(void) {
+  static int on = -1;
+  if (on < 0) {
+    const char *e = getenv("WM_ONNX_CHECK_SHAPES");
+    on = e && *e && *e != '0';
+  }
+  return on;
+}
+
+/* 1 when actual fits the claim v (a known value, or a symbol; root symbols must keep one value per run). */
+static int fits(const wm_onnx_model *m, int64_t v, int64_t actual) {
+  if (!ONNX_IS_SYM(v)) return v == actual;
+  if (m->parent || !m->symval) return 1;
+  int64_t *b = &m->symval[ONNX_SYM_ID(v)];
+  if (*b == INT64_MIN) *b = actual;
+  return *b == actual;
+}
+
+static int check_claim(const wm_onnx_model *m, const onnx_vtype *ty, const wm_onnx_tensor *t, char *msg, size_t len) {
+  int ok = !ty->dtype || ty->dtype == (int)t->dtype;
+  if (ty->ndim >= 0) {
+    ok &= ty->ndim == t->ndim;
+    for (int d = 0; ok && d < t->ndim; d++) ok = fits(m, ty->dims[d], t->dims[d]);
+  }
+  int64_t n = wm_onnx_numel(t);
+  if (ok && ty->nvals >= 0 && t->data && n == ty->nvals && (is_int_type(t->dtype) || is_float_type(t->dtype)))
+    for (int i = 0; ok && i < n; i++) {
+      double a = is_float_type(t->dtype) ? tget(t, i) : 0;
+      int64_t v = is_float_type(t->dtype) ? (int64_t)a : tget_i64(t, i);
+      if (is_float_type(t->dtype)) ok = a == floor(a) && fabs(a) < 9e15;
+      if (v < INT64_MIN / 2) v = INT64_MIN / 2; /* inference reads these as one "before anything" value */
+      ok = ok && fits(m, ty->vals[i], v);
+    }
+  if (ok) return 0;
+  char want[96], got[96];
+  onnx_format_dims(m, ty->ndim, ty->dims, want, sizeof want);
+  onnx_format_dims(m, t->ndim, t->dims, got, sizeof got);
+  snprintf(msg, len, "is %s %s, inference said %s %s%s", wm_onnx_dtype_name(t->dtype), got,
+           wm_onnx_dtype_name((wm_onnx_dtype)ty->dtype), want, ty->nvals >= 0 ? " (and its values)" : "");
+  return 1;
+}
+
 /* Runs every node of m in plan order; inputs, initializers and captured values are already in place. */
 static wm_onnx_status exec_graph(wm_onnx_model *m, char *err, size_t errlen) {
   onnx_graph *g = m->ir.graph;
@@ -595,18 +634,32 @@ static wm_onnx_status exec_graph(wm_onnx_model *m, char *err, size_t errlen) {
       memset(&scratch[o], 0, sizeof scratch[o]);
       outbuf[o] = o < nd->nout && nd->out[o] >= 0 ? &m->values[nd->out[o]].rt : &scratch[o];
     }
+    if (stop_requested(m)) {
+      set_err(err, errlen, "cancelled before node '%s' (%s)", nd->name, nd->op_type);
+      st = WM_ONNX_ERR_CANCELLED;
+      break;
+    }
     char kerr[384] = "";
-    int rc;
+    wm_onnx_status cs;
     double t0 = prof ? now_ms() : 0;
     if (m->subs[idx]) {
-      wm_onnx_status cs = run_control(m, idx, inbuf, outbuf, kerr, sizeof kerr);
-      rc = cs == WM_ONNX_OK ? 0 : cs == WM_ONNX_ERR_UNSUPPORTED ? -2 : -1;
+      cs = run_control(m, idx, inbuf, outbuf, kerr, sizeof kerr);
+      if (cs != WM_ONNX_ERR_UNSUPPORTED && cs != WM_ONNX_ERR_CANCELLED && cs) cs = WM_ONNX_ERR_RUNTIME;
     } else {
       unsigned cmask = 0;
       for (int i = 0; i < nd->nin && i < 32; i++)
         if (nd->in[i] >= 0 && m->values[nd->in[i]].kind == VAL_INIT && !m->values[nd->in[i]].decl) cmask |= 1u << i;
       onnx_kernel_ctx k = {nd, nd->opset, nd->nin, nd->nout, inbuf, outbuf, kerr, sizeof kerr, cmask, &nd->prep};
-      rc = nd->fn(&k);
+      int rc = nd->fn(&k);
+      cs = rc == 0 ? WM_ONNX_OK : rc == -2 ? WM_ONNX_ERR_UNSUPPORTED : WM_ONNX_ERR_RUNTIME;
+    }
+    for (int o = 0; !cs && check_enabled() && o < nd->nout; o++) {
+      int id = nd->out[o];
+      char why[256];
+      if (id >= 0 && check_claim(m, onnx_vtype_of(m, id), &m->values[id].rt, why, sizeof why)) {
+        snprintf(kerr, sizeof kerr, "output '%s' %s", m->values[id].name, why);
+        cs = WM_ONNX_ERR_RUNTIME;
+      }
     }
     if (prof) {
       const wm_onnx_tensor *o0 = outbuf[0];
@@ -621,9 +674,9 @@ static wm_onnx_status exec_graph(wm_onnx_model *m, char *err, size_t errlen) {
       fprintf(stderr, "\n");
     }
     for (int o = 0; o < nslots; o++) if (o >= nd->nout || nd->out[o] < 0) wm_onnx_tensor_free(&scratch[o]);
-    if (rc) {
+    if (cs) {
       set_err(err, errlen, "node '%s' (%s): %s", nd->name, nd->op_type, kerr);
-      st = rc == -2 ? WM_ONNX_ERR_UNSUPPORTED : WM_ONNX_ERR_RUNTIME;
+      st = cs;
       break;
     }
     for (int i = 0; i < nd->nin + m->nimplicit[idx]; i++) {
@@ -698,7 +751,7 @@ static wm_onnx_status run_if(wm_onnx_model *m, int n, const wm_onnx_tensor **in,
     return WM_ONNX_ERR_RUNTIME;
   }
   const char *br = scalar_true(in[0]) ? "then_branch" : "else_branch";
-  wm_onnx_model *s = sub_of(m, n, br);
+  wm_onnx_model *s = onnx_plan_sub(m, n, br);
   if (!s || s->ir.graph->noutputs < nd->nout) {
     set_err(err, errlen, "%s missing or has fewer outputs than the node", br);
     return WM_ONNX_ERR_INVALID;
@@ -748,14 +801,19 @@ static int acc_push(stack_acc *a, const wm_onnx_tensor *t, char *err, size_t err
   return 0;
 }
 
-/* Stacks the elements along axis (0 = new leading dimension); reversed when rev. */
-static int acc_finish(stack_acc *a, int axis, int rev, wm_onnx_dtype fallback, wm_onnx_tensor *dst, char *err,
+/* Stacks the elements along axis (0 = new leading dimension); reversed when rev. elem: what inference knows of
+ * an element, the only source of its shape when no iteration ran. */
+static int acc_finish(stack_acc *a, int axis, int rev, const onnx_vtype *elem, wm_onnx_tensor *dst, char *err,
                       size_t errlen) {
   wm_onnx_tensor t;
   memset(&t, 0, sizeof t);
-  if (a->count == 0) { /* no iterations: element shape unknown */
-    t.dtype = fallback ? fallback : WM_ONNX_FLOAT;
-    t.ndim = 1;
+  if (a->count == 0) { /* no iterations: [0, element dims...] when inference knows them, else [0] */
+    int known = elem->ndim >= 0 && elem->ndim < WM_ONNX_MAX_DIMS && axis >= -elem->ndim - 1 && axis <= elem->ndim;
+    for (int d = 0; known && d < elem->ndim; d++) known = !ONNX_IS_SYM(elem->dims[d]);
+    if (axis < 0) axis += known ? elem->ndim + 1 : 1;
+    t.dtype = elem->dtype ? (wm_onnx_dtype)elem->dtype : WM_ONNX_FLOAT;
+    t.ndim = known ? elem->ndim + 1 : 1;
+    for (int d = 0, s = 0; known && d < t.ndim; d++) t.dims[d] = d == axis ? 0 : elem->dims[s++];
     t.data = malloc(1);
     if (!t.data) { set_err(err, errlen, "out of memory"); return -1; }
     t.flags = WM_ONNX_TENSOR_OWNED;
@@ -792,7 +850,7 @@ static int acc_finish(stack_acc *a, int axis, int rev, wm_onnx_dtype fallback, w
 static wm_onnx_status run_loop(wm_onnx_model *m, int n, const wm_onnx_tensor **in, wm_onnx_tensor **out, char *err,
                                size_t errlen) {
   onnx_node *nd = &m->ir.graph->nodes[n];
-  wm_onnx_model *body = sub_of(m, n, "body");
+  wm_onnx_model *body = onnx_plan_sub(m, n, "body");
   int N = nd->nin - 2;
   if (!body || N < 0 || body->ir.graph->ninputs != N + 2 || body->ir.graph->noutputs < N + 1) {
     set_err(err, errlen, "body does not match the node's loop-carried values");
@@ -826,6 +884,11 @@ static wm_onnx_status run_loop(wm_onnx_model *m, int n, const wm_onnx_tensor **i
   args[0] = &it_t;
   args[1] = &cond_t;
   for (; iter < trip && cond; iter++) {
+    if (stop_requested(m)) {
+      set_err(err, errlen, "cancelled at iteration %lld", (long long)iter);
+      st = WM_ONNX_ERR_CANCELLED;
+      break;
+    }
     cval = (unsigned char)cond;
     for (int i = 0; i < N; i++) args[2 + i] = &carried[i];
     st = run_sub(body, args, N + 2, outs, err, errlen);
@@ -849,8 +912,7 @@ static wm_onnx_status run_loop(wm_onnx_model *m, int n, const wm_onnx_tensor **i
       }
       move_into(out[o], &carried[o]);
     } else {
-      const onnx_value_info *vi = &body->ir.graph->outputs[o + 1];
-      if (acc_finish(&acc[o - N], 0, 0, (wm_onnx_dtype)(vi->dtype > 0 ? vi->dtype : 0), out[o], err, errlen))
+      if (acc_finish(&acc[o - N], 0, 0, onnx_vtype_of(body, body->output_ids[o + 1]), out[o], err, errlen))
         st = WM_ONNX_ERR_RUNTIME;
     }
   }
@@ -871,7 +933,7 @@ static wm_onnx_status run_scan(wm_onnx_model *m, int n, const wm_onnx_tensor **i
     set_err(err, errlen, "Scan before opset 9 (batched, with sequence_lens) is not supported");
     return WM_ONNX_ERR_UNSUPPORTED;
   }
-  wm_onnx_model *body = sub_of(m, n, "body");
+  wm_onnx_model *body = onnx_plan_sub(m, n, "body");
   int M = (int)attr_int(nd, "num_scan_inputs", 0), N = nd->nin - M;
   if (!body || M < 1 || N < 0 || body->ir.graph->ninputs != N + M || body->ir.graph->noutputs < N) {
     set_err(err, errlen, "body does not match num_scan_inputs and the state variables");
@@ -909,6 +971,11 @@ static wm_onnx_status run_scan(wm_onnx_model *m, int n, const wm_onnx_tensor **i
   if (!state || !outs || !slices || !args || !acc) { set_err(err, errlen, "out of memory"); st = WM_ONNX_ERR_NOMEM; goto done; }
   for (int i = 0; i < N; i++) { state[i] = *in[i]; state[i].flags = 0; }
   for (int64_t t = 0; t < L && st == WM_ONNX_OK; t++) {
+    if (stop_requested(m)) {
+      set_err(err, errlen, "cancelled at iteration %lld", (long long)t);
+      st = WM_ONNX_ERR_CANCELLED;
+      break;
+    }
     for (int j = 0; j < M; j++) { /* slice t of scan input j along its axis */
       const wm_onnx_tensor *x = in[N + j];
       int ax = axes[j];
@@ -952,9 +1019,8 @@ static wm_onnx_status run_scan(wm_onnx_model *m, int n, const wm_onnx_tensor **i
       move_into(out[o], &state[o]);
     } else {
       int k = o - N;
-      const onnx_value_info *vi = &body->ir.graph->outputs[o];
-      if (acc_finish(&acc[k], (int)(oax ? oax[k] : 0), odir && odir[k], (wm_onnx_dtype)(vi->dtype > 0 ? vi->dtype : 0),
-                     out[o], err, errlen))
+      if (acc_finish(&acc[k], (int)(oax ? oax[k] : 0), odir && odir[k], onnx_vtype_of(body, body->output_ids[o]), out[o],
+                     err, errlen))
         st = WM_ONNX_ERR_RUNTIME;
     }
   }
@@ -1007,23 +1073,30 @@ wm_onnx_status wm_onnx_run(wm_onnx_model *m, const wm_onnx_tensor *inputs, int n
               wm_onnx_dtype_name(t->dtype));
       return WM_ONNX_ERR_INVALID;
     }
-    if (vi->ndim >= 0 && t->ndim != vi->ndim) {
-      set_err(err, errlen, "input '%s': expected rank %d, got %d", vi->name, vi->ndim, t->ndim);
+    if (t->ndim < 0 || t->ndim > WM_ONNX_MAX_DIMS) {
+      set_err(err, errlen, "input '%s': rank %d is out of range", vi->name, t->ndim);
       return WM_ONNX_ERR_INVALID;
     }
-    for (int d = 0; vi->ndim >= 0 && d < vi->ndim; d++)
-      if (vi->dims[d] >= 0 && vi->dims[d] != t->dims[d]) {
-        set_err(err, errlen, "input '%s': dimension %d is %lld, model requires %lld", vi->name, d,
-                (long long)t->dims[d], (long long)vi->dims[d]);
-        return WM_ONNX_ERR_INVALID;
-      }
-    if (t->ndim < 0 || t->ndim > WM_ONNX_MAX_DIMS || t->nbytes != (size_t)wm_onnx_numel(t) * wm_onnx_dtype_size(t->dtype) ||
-        (!t->data && t->nbytes)) {
+    int fits = vi->ndim < 0 || t->ndim == vi->ndim;
+    for (int d = 0; fits && vi->ndim >= 0 && d < vi->ndim; d++) fits = vi->dims[d] < 0 || vi->dims[d] == t->dims[d];
+    if (!fits) { /* what load-time inference assumed of this input: reject it here, not deep inside a kernel */
+      char want[160], got[160];
+      onnx_format_dims(m, vi->ndim, onnx_vtype_of(m, m->input_ids[i])->dims, want, sizeof want);
+      onnx_format_dims(m, t->ndim, t->dims, got, sizeof got);
+      set_err(err, errlen, "input '%s': shape %s does not match the model's %s", vi->name, got, want);
+      return WM_ONNX_ERR_INVALID;
+    }
+    if (t->nbytes != (size_t)wm_onnx_numel(t) * wm_onnx_dtype_size(t->dtype) || (!t->data && t->nbytes)) {
       set_err(err, errlen, "input '%s': data size %zu does not match its shape", vi->name, t->nbytes);
       return WM_ONNX_ERR_INVALID;
     }
     v->rt = *t;
     v->rt.flags = 0; /* borrowed from the caller */
+  }
+  if (check_enabled()) {
+    free(m->symval);
+    if (!(m->symval = malloc(((size_t)m->nsyms + 1) * sizeof *m->symval))) return WM_ONNX_ERR_NOMEM;
+    for (int i = 0; i < m->nsyms; i++) m->symval[i] = INT64_MIN;
   }
   wm_onnx_status st = exec_graph(m, err, errlen);
   if (st == WM_ONNX_OK) st = take_outputs(m, outputs, noutputs);

@@ -509,12 +509,18 @@ static int parse_value_info(pctx *pc, pb_reader r, onnx_value_info *vi) {
               if (vi->ndim >= WM_ONNX_MAX_DIMS)
                 return fail(pc, d.off, "value '%s': more than %d dims", vi->name, WM_ONNX_MAX_DIMS);
               int64_t dv = -1;
+              const char *sym = NULL;
               pb_reader dr = pb_sub(&sr, &d);
               pb_field e;
               int rc5;
-              while ((rc5 = pb_next(&dr, &e, &pe)) > 0)
+              while ((rc5 = pb_next(&dr, &e, &pe)) > 0) {
                 if (e.num == 1 && e.wire == PB_VARINT) dv = (int64_t)e.u;
+                if (e.num == 2 && e.wire == PB_LEN && e.len && !(sym = dup_field(pc, &e)))
+                  return fail(pc, e.off, "out of memory");
+              }
               if (rc5 < 0) return fail_pb(pc, &pe, "TensorShapeProto.Dimension");
+              if (dv < 0) dv = -1; /* a dim_value past INT64_MAX is no number either */
+              vi->syms[vi->ndim] = dv < 0 ? sym : NULL;
               vi->dims[vi->ndim++] = dv;
             }
             if (rc4 < 0) return fail_pb(pc, &pe, "TensorShapeProto");

@@ -47,6 +47,7 @@ typedef enum wm_onnx_status {
   WM_ONNX_ERR_RUNTIME = 4,     /* failure while executing a node */
   WM_ONNX_ERR_NOMEM = 5,
   WM_ONNX_ERR_IO = 6,
+  WM_ONNX_ERR_CANCELLED = 7,   /* the cancel hook stopped the run (wm_onnx_set_cancel) */
 } wm_onnx_status;
 
 /* A dense row-major tensor. `data` is owned by the tensor when WM_ONNX_TENSOR_OWNED is set in flags;
@@ -75,9 +76,23 @@ int wm_onnx_num_inputs(const wm_onnx_model *m);
 int wm_onnx_num_outputs(const wm_onnx_model *m);
 const char *wm_onnx_input_name(const wm_onnx_model *m, int i);
 const char *wm_onnx_output_name(const wm_onnx_model *m, int i);
-/* Declared type/shape of a graph input or output; dims are -1 where symbolic or unknown. Returns ndim or -1. */
+/* Type/shape of a graph input or output: as declared, completed by load-time inference where the model says
+ * nothing (outputs without a declared shape). dims are -1 where symbolic or unknown. Returns ndim, or -1. */
 int wm_onnx_input_info(const wm_onnx_model *m, int i, wm_onnx_dtype *dtype, int64_t dims[WM_ONNX_MAX_DIMS]);
 int wm_onnx_output_info(const wm_onnx_model *m, int i, wm_onnx_dtype *dtype, int64_t dims[WM_ONNX_MAX_DIMS]);
+
+/* Inferred type and shape of any value of the root graph by name (graph input, initializer, node output).
+ * Returns the rank, -1 if unknown, -2 if no value has that name. A symbolic dimension is -1 in dims and has its
+ * symbol in syms (the model's dim_param such as "batch", or "unk__N" for one inference made up; NULL for a known
+ * dim); dimensions with the same symbol are equal in any run. dtype is WM_ONNX_UNDEFINED if unknown; syms may
+ * be NULL. */
+int wm_onnx_value_info(const wm_onnx_model *m, const char *name, wm_onnx_dtype *dtype, int64_t dims[WM_ONNX_MAX_DIMS],
+                       const char *syms[WM_ONNX_MAX_DIMS]);
+
+/* Nodes of the root graph in execution order (after load-time fusions): the op type of node i, or NULL past
+ * the end; its name and output names (an omitted output is "") through the optional pointers. */
+const char *wm_onnx_node_info(const wm_onnx_model *m, int i, const char **name, int *noutputs,
+                              const char *const **outputs);
 
 /* 1 when graph input i also has an initializer (a default the caller may leave out), else 0. */
 int wm_onnx_input_has_default(const wm_onnx_model *m, int i);
@@ -86,6 +101,11 @@ int wm_onnx_input_has_default(const wm_onnx_model *m, int i);
  * keep the default). outputs receive newly allocated, owned tensors; release each with wm_onnx_tensor_free. */
 wm_onnx_status wm_onnx_run(wm_onnx_model *m, const wm_onnx_tensor *inputs, int ninputs, wm_onnx_tensor *outputs,
                            int noutputs, char *err, size_t errlen);
+
+/* Cancellation: wm_onnx_run calls should_stop(ctx) before every node and at every Loop/Scan iteration, subgraphs
+ * included; when it returns nonzero the run ends with WM_ONNX_ERR_CANCELLED (the model stays usable). NULL
+ * removes the hook. */
+void wm_onnx_set_cancel(wm_onnx_model *m, int (*should_stop)(void *ctx), void *ctx);
 
 /* Parses one serialized TensorProto (the backend tests' *.pb files) into an owned tensor. */
 wm_onnx_status wm_onnx_parse_tensor(const void *buf, size_t len, wm_onnx_tensor *out, char *err, size_t errlen);

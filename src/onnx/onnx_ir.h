@@ -66,7 +66,8 @@ typedef struct onnx_value_info {
   const char *name;
   int dtype;
   int ndim; /* -1 when the shape is not given */
-  int64_t dims[WM_ONNX_MAX_DIMS];
+  int64_t dims[WM_ONNX_MAX_DIMS]; /* -1 where not a number: then syms[d] is its dim_param, or NULL */
+  const char *syms[WM_ONNX_MAX_DIMS];
 } onnx_value_info;
 
 typedef struct onnx_initializer {
@@ -119,5 +120,82 @@ void onnx_model_ir_release(onnx_model_ir *m);
 int onnx_optimize(onnx_model_ir *m);
 /* Parses one TensorProto into a tensor owning its data (copying). */
 int onnx_parse_tensor_owned(const uint8_t *buf, size_t len, wm_onnx_tensor *t, char *err, size_t errlen);
+
+/* ---- the executable plan (graph.c) and what load-time inference (infer.c) knows about its values ---- */
+
+/* A dimension, or an element of a small integer tensor, is a known int64 or a symbol: one unknown value that is
+ * the same wherever the symbol appears (a dim_param such as `batch`, or one the inference made up). */
+#define ONNX_SYM(id) (INT64_MIN + (int64_t)(id))
+#define ONNX_IS_SYM(v) ((v) < INT64_MIN / 2)
+#define ONNX_SYM_ID(v) ((int)((v) - INT64_MIN))
+
+typedef struct onnx_vtype {
+  int dtype; /* 0: unknown */
+  int ndim;  /* -1: unknown rank */
+  int nvals; /* -1, or how many vals are known: a small integer tensor (Shape and the arithmetic on it) */
+  int64_t dims[WM_ONNX_MAX_DIMS], vals[WM_ONNX_MAX_DIMS];
+} onnx_vtype;
+
+typedef struct onnx_sym {
+  const char *name; /* the dim_param, or "unk__N" for one the inference made up */
+  int named;
+} onnx_sym;
+
+/* VAL_OUTER: a subgraph's view of a value of an enclosing graph (borrowed while the subgraph runs). */
+enum { VAL_INTERMEDIATE = 0, VAL_INPUT = 1, VAL_INIT = 2, VAL_OUTER = 3 };
+
+typedef struct onnx_value {
+  const char *name;
+  int kind;
+  int producer;        /* node index, -1 if none */
+  int last_use;        /* position in the order of the last consumer; -1 if unused */
+  int is_output;
+  const onnx_value_info *decl; /* graph input declaration, if any */
+  wm_onnx_tensor init; /* initializer view */
+  wm_onnx_tensor rt;   /* runtime tensor */
+} onnx_value;
+
+struct name_table;
+
+/* The root graph and every subgraph (If/Loop/Scan bodies) get one of these; subgraphs share the root's ir. */
+struct wm_onnx_model {
+  onnx_model_ir ir;
+  struct wm_onnx_model *parent; /* enclosing graph for subgraphs, NULL at the root */
+  struct name_table *scope;     /* name table, only while building (subgraphs resolve outer names through it) */
+  struct name_table *names;     /* the same, kept for look-ups by name */
+  int cur_node;                 /* node whose subgraphs are being built */
+  int nouter, *outer_local, *outer_parent; /* captured outer values: local id <- parent id */
+  struct wm_onnx_model ***subs; /* per node: its subgraph plans (NULL for ordinary nodes) */
+  int *nsubs;
+  int **implicit, *nimplicit;   /* per node: outer values its subgraphs read (ordering and lifetimes) */
+  void *file_map;
+  size_t file_len;
+  char *base_dir;
+  int nvalues;
+  onnx_value *values;
+  onnx_vtype *types;            /* per value, from load-time inference (NULL for a subgraph that never runs) */
+  int *order;
+  int ninputs; /* runtime inputs = graph inputs */
+  int *input_ids, *output_ids;
+  int default_opset;
+  /* root only: symbols of the inferred shapes, their values during a checked run (WM_ONNX_CHECK_SHAPES), and the
+   * cancel hook */
+  onnx_sym *syms;
+  int nsyms, capsyms;
+  int64_t *symval;
+  int (*should_stop)(void *ctx);
+  void *stop_ctx;
+};
+
+/* Value id of name in plan m, or -1. */
+int onnx_plan_lookup(const wm_onnx_model *m, const char *name);
+/* The subgraph plan built from attribute `name` of node n, or NULL. */
+wm_onnx_model *onnx_plan_sub(wm_onnx_model *m, int n, const char *name);
+/* Infers every value's type and shape (root plan, subgraphs included); rejects provably inconsistent graphs. */
+wm_onnx_status onnx_infer(wm_onnx_model *root, char *err, size_t errlen);
+/* What inference knows of value id of plan m (all unknown when m was never inferred). */
+const onnx_vtype *onnx_vtype_of(const wm_onnx_model *m, int id);
+/* "[batch,3,224,224]" ("?" for an unknown rank) into buf; m is any plan of the model. */
+void onnx_format_dims(const wm_onnx_model *m, int ndim, const int64_t *dims, char *buf, size_t len);
 
 #endif

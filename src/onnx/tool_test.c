@@ -337,8 +337,9 @@ int WM_ONNX_TEST_MAIN(int argc, char **argv) {
     else if (!strcmp(argv[i], "--rtol") && i + 1 < argc) g_rtol = atof(argv[++i]);
     else if (!strcmp(argv[i], "--atol") && i + 1 < argc) g_atol = atof(argv[++i]);
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) wm_onnx_set_threads(atoi(argv[++i]));
+    else if (!strcmp(argv[i], "--check-shapes")) setenv("WM_ONNX_CHECK_SHAPES", "1", 1); /* see graph.c */
     else if (argv[i][0] == '-') {
-      fprintf(stderr, "usage: %s [-v] [--no-fork] [--rtol R] [--atol A] [--threads N] DIR...\n", argv[0]);
+      fprintf(stderr, "usage: %s [-v] [--no-fork] [--rtol R] [--atol A] [--threads N] [--check-shapes] DIR...\n", argv[0]);
       return 2;
     } else {
       run_path(argv[i]);
@@ -346,7 +347,7 @@ int WM_ONNX_TEST_MAIN(int argc, char **argv) {
     }
   }
   if (!ndirs) {
-    fprintf(stderr, "usage: %s [-v] [--no-fork] [--rtol R] [--atol A] [--threads N] DIR...\n", argv[0]);
+    fprintf(stderr, "usage: %s [-v] [--no-fork] [--rtol R] [--atol A] [--threads N] [--check-shapes] DIR...\n", argv[0]);
     return 2;
   }
   if (g_nskips) {
