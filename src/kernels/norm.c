@@ -162,6 +162,7 @@ KERNEL(GroupNormalization) {
   if (G <= 0 || C % G) return kfail(k, "num_groups must divide channels");
   int64_t ns = wm_onnx_numel(k->in[1]);
   if (ns != C && ns != G) return kfail(k, "scale must have C or num_groups elements");
+  if (wm_onnx_numel(k->in[2]) != ns) return kfail(k, "bias must have as many elements as scale (%lld)", (long long)ns);
   float *y = float_out(k, 0, x->dtype, x->ndim, x->dims);
   int o0, o1, o2;
   const float *px = float_view(k, x, &o0), *sc = float_view(k, k->in[1], &o1), *bi = float_view(k, k->in[2], &o2);

@@ -69,7 +69,8 @@ KERNEL(Reshape) {
       if (infer >= 0) return kfail(k, "more than one -1 in shape");
       infer = i;
     } else if (shape[i] < 0) return kfail(k, "invalid shape value %lld", (long long)shape[i]);
-    else known *= shape[i];
+    else if (__builtin_mul_overflow(known, shape[i], &known)) /* a hostile shape must not wrap into a valid size */
+      return kfail(k, "shape has more than 2^63 elements");
   }
   if (infer >= 0) {
     if (known == 0 || total % known) return kfail(k, "cannot infer -1: %lld elements into %lld", (long long)total, (long long)known);
