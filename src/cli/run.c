@@ -40,7 +40,7 @@ void wm_cli_run_usage(FILE *out)
             "  --nn-preload NAME:ENCODING:TARGET:PATH\n"
             "                         WASI-NN: register the model at PATH (mapped, not copied) for\n"
             "                         load_by_name as NAME, e.g. --nn-preload net:onnx:cpu:net.onnx\n"
-            "  --nn-threads N         WASI-NN: threads for inference (default 1)\n"
+            "  --nn-threads N         WASI-NN: threads for inference (default: the CPUs this process may use)\n"
             "  --aot, --interp        Run compiled to native code (via the system C compiler, cached\n"
             "                         in ~/.cache/wasmind), or interpreted (default; .cwasm runs AOT)\n"
             "  -h, --help             Print this help\n"
