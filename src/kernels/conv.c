@@ -310,9 +310,10 @@ KERNEL(Conv) {
     par_for((planes + per - 1) / per, dw_task, &j);
   }
 #if defined(__x86_64__) || defined(__i386__)
-  /* few output channels: the direct kernel beats im2col + GEMM (which pays the packing per output channel block) */
+  /* up to 128 output channels the direct kernel beats im2col + GEMM (measured: 1.1x at M=128 on 28x28, 1.7x at
+   * M=24 on 160x160, where packing each input nine times for few multiply-adds dominates); equal at 256 */
   else if (ck == &cpu_kernels_avx2 && G == 1 && g.nsp == 2 && g.k[1] == 3 && g.k[2] == 3 && g.s[1] == 1 && g.s[2] == 1 &&
-           g.d[1] == 1 && g.d[2] == 1 && g.pb[1] <= 2 && g.pb[2] <= 2 && g.pe[1] <= 2 && g.pe[2] <= 2 && M <= 64 &&
+           g.d[1] == 1 && g.d[2] == 1 && g.pb[1] <= 2 && g.pb[2] <= 2 && g.pe[1] <= 2 && g.pe[2] <= 2 && M <= 128 &&
            C >= 8 && conv3x3_direct(px, pw, pb, pr, y, N, C, M, &g, ck, eact, p0, p1)) {
   }
 #endif
