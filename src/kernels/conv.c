@@ -202,11 +202,12 @@ static void dw_task(void *arg, int64_t t, int tid) {
 }
 
 #if defined(__x86_64__) || defined(__i386__)
-/* Direct 3x3 stride-1 convolution (AVX2): see conv3x3s1_row4_avx2. Tasks are bands of output rows. */
+/* Direct 3x3 convolution, stride 1 or 2 (AVX2): see conv3x3_row4_avx2. Tasks are bands of output rows. */
 typedef struct c3_job {
   const float *xp, *w4, *b, *res;
   float *y;
   int64_t C, M, OH, OW, OW16, Hp, Wp, band, nbands;
+  int s;
   const cpu_kernels *ck;
   int act;
   float p0, p1;
@@ -223,7 +224,8 @@ static void c3_task(void *arg, int64_t t, int tid) {
    * (block-major re-read the whole input once per block: 10 MB per pass for ppocr_det's 96x160x160) */
   for (int64_t oh = r0; oh < r1; oh++)
     for (int64_t blk = 0; blk < nblk; blk++) {
-      conv3x3s1_row4_avx2(j->xp + oh * j->Wp, j->C, j->Hp * j->Wp, j->Wp, j->w4 + blk * j->C * 36, j->OW, tmp, j->OW16);
+      conv3x3_row4_avx2(j->xp + oh * j->s * j->Wp, j->C, j->Hp * j->Wp, j->Wp, j->w4 + blk * j->C * 36, j->OW, tmp,
+                        j->OW16, j->s);
       for (int o = 0; o < 4 && blk * 4 + o < j->M; o++) {
         int64_t m = blk * 4 + o, at = (m * j->OH + oh) * j->OW;
         j->ck->act(j->y + at, tmp + o * j->OW16, j->OW, 1.0f, j->b ? j->b[m] : 0.f, j->res ? j->res + at : NULL,
@@ -236,8 +238,13 @@ static void c3_task(void *arg, int64_t t, int tid) {
  * caller then runs the GEMM path, which rewrites all of Y). */
 static int conv3x3_direct(const float *x, const float *w, const float *b, const float *res, float *y, int64_t N,
                           int64_t C, int64_t M, const conv_geom *g, const cpu_kernels *ck, int act, float p0, float p1) {
+  int s = (int)g->s[2];
   int64_t H = g->in[1], W = g->in[2], OH = g->out[1], OW = g->out[2], OW16 = (OW + 15) / 16 * 16;
-  int64_t Hp = OH + 2, Wp = OW16 + 2, pt = g->pb[1], pl = g->pb[2], nblk = (M + 3) / 4;
+  int64_t pt = g->pb[1], pl = g->pb[2], nblk = (M + 3) / 4;
+  /* rows and columns the taps read (the last tile runs past OW into zeros), and at least the input itself */
+  int64_t Hp = s * (OH - 1) + 3, Wp = s * OW16 + 2;
+  if (Hp < H + pt) Hp = H + pt;
+  if (Wp < W + pl) Wp = W + pl;
   float *xp = calloc((size_t)(C * Hp * Wp), sizeof(float));
   float *w4 = calloc((size_t)(nblk * C * 36), sizeof(float));
   if (!xp || !w4) { free(xp); free(w4); return 0; }
@@ -253,7 +260,7 @@ static int conv3x3_direct(const float *x, const float *w, const float *b, const 
       for (int64_t h = 0; h < H; h++)
         memcpy(xp + (c * Hp + h + pt) * Wp + pl, xn + (c * H + h) * W, (size_t)W * sizeof(float));
     c3_job j = {xp, w4, b, res ? res + n * M * OH * OW : NULL, y + n * M * OH * OW, C, M, OH, OW, OW16, Hp, Wp, band,
-                (OH + band - 1) / band, ck, act, p0, p1, &failed};
+                (OH + band - 1) / band, s, ck, act, p0, p1, &failed};
     par_for(j.nbands, c3_task, &j);
   }
   free(xp);
@@ -312,9 +319,9 @@ KERNEL(Conv) {
 #if defined(__x86_64__) || defined(__i386__)
   /* up to 128 output channels the direct kernel beats im2col + GEMM (measured: 1.1x at M=128 on 28x28, 1.7x at
    * M=24 on 160x160, where packing each input nine times for few multiply-adds dominates); equal at 256 */
-  else if (ck == &cpu_kernels_avx2 && G == 1 && g.nsp == 2 && g.k[1] == 3 && g.k[2] == 3 && g.s[1] == 1 && g.s[2] == 1 &&
-           g.d[1] == 1 && g.d[2] == 1 && g.pb[1] <= 2 && g.pb[2] <= 2 && g.pe[1] <= 2 && g.pe[2] <= 2 && M <= 128 &&
-           C >= 8 && conv3x3_direct(px, pw, pb, pr, y, N, C, M, &g, ck, eact, p0, p1)) {
+  else if (ck == &cpu_kernels_avx2 && G == 1 && g.nsp == 2 && g.k[1] == 3 && g.k[2] == 3 && g.s[1] == g.s[2] &&
+           (g.s[1] == 1 || g.s[1] == 2) && g.d[1] == 1 && g.d[2] == 1 && g.pb[1] <= 2 && g.pb[2] <= 2 && M <= 128 &&
+           conv3x3_direct(px, pw, pb, pr, y, N, C, M, &g, ck, eact, p0, p1)) {
   }
 #endif
   else {

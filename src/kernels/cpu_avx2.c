@@ -277,21 +277,24 @@ static void dwconv_avx2(const float *x, int64_t H, int64_t W, const float *w, in
   }
 }
 
-/* Direct 3x3 stride-1 convolution, 4 output channels x 16 pixels per tile (8 ymm accumulators). For few output
- * channels (the 96->24 3x3 convs of detection necks) im2col packs each input element nine times to use it in only
- * M multiply-adds; here every loaded input vector feeds 4 channels straight from the (padded) input rows.
- * xp: input at the tile's first row, C planes of `plane` floats, rows of Wp (>= OW rounded up to 16, + 2);
- * w4: the block's weights as [C][9][4]; out: 4 rows of ldo floats (OW rounded up to 16 are written). */
-void conv3x3s1_row4_avx2(const float *xp, int64_t C, int64_t plane, int64_t Wp, const float *w4, int64_t OW, float *out,
-                         int64_t ldo) {
+/* Direct 3x3 convolution, stride 1 or 2, 4 output channels x 16 pixels per tile (8 ymm accumulators). For few
+ * output channels (the 96->24 3x3 convs of detection necks, a network's 3-channel stem) im2col packs each input
+ * element nine times to use it in only M multiply-adds; here every loaded input vector feeds 4 channels straight
+ * from the (padded) input rows. xp: input at the tile's first row, C planes of `plane` floats, rows of Wp (>= s *
+ * OW rounded up to 16, + 2); w4: the block's weights as [C][9][4]; out: 4 rows of ldo floats (OW rounded up to 16
+ * are written). */
+static inline __attribute__((always_inline)) void conv3x3_row4(const float *xp, int64_t C, int64_t plane, int64_t Wp,
+                                                               const float *w4, int64_t OW, float *out, int64_t ldo,
+                                                               int s) {
   for (int64_t ow = 0; ow < OW; ow += 16) {
     __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
     const float *wc = w4;
     for (int64_t ic = 0; ic < C; ic++, wc += 36) {
-      const float *r = xp + ic * plane + ow;
+      const float *r = xp + ic * plane + ow * s;
       for (int kh = 0; kh < 3; kh++, r += Wp)
         for (int kw = 0; kw < 3; kw++) {
-          __m256 v0 = _mm256_loadu_ps(r + kw), v1 = _mm256_loadu_ps(r + kw + 8);
+          __m256 v0 = s == 1 ? _mm256_loadu_ps(r + kw) : load_even(r + kw);
+          __m256 v1 = s == 1 ? _mm256_loadu_ps(r + kw + 8) : load_even(r + kw + 16);
           const float *wt = wc + (kh * 3 + kw) * 4;
           __m256 w = _mm256_broadcast_ss(wt);
           a00 = _mm256_fmadd_ps(w, v0, a00), a01 = _mm256_fmadd_ps(w, v1, a01);
@@ -308,6 +311,12 @@ void conv3x3s1_row4_avx2(const float *xp, int64_t C, int64_t plane, int64_t Wp, 
     _mm256_storeu_ps(out + 2 * ldo + ow, a20), _mm256_storeu_ps(out + 2 * ldo + ow + 8, a21);
     _mm256_storeu_ps(out + 3 * ldo + ow, a30), _mm256_storeu_ps(out + 3 * ldo + ow + 8, a31);
   }
+}
+
+void conv3x3_row4_avx2(const float *xp, int64_t C, int64_t plane, int64_t Wp, const float *w4, int64_t OW, float *out,
+                       int64_t ldo, int stride) {
+  if (stride == 2) conv3x3_row4(xp, C, plane, Wp, w4, OW, out, ldo, 2);
+  else conv3x3_row4(xp, C, plane, Wp, w4, OW, out, ldo, 1);
 }
 
 const cpu_kernels cpu_kernels_avx2 = {"avx2", MR, NR, gemm_avx2, act_avx2, dwconv_avx2};

@@ -165,9 +165,9 @@ const cpu_kernels *cpu_kernels_get(void);
 extern const cpu_kernels cpu_kernels_scalar;
 #if defined(__x86_64__) || defined(__i386__)
 extern const cpu_kernels cpu_kernels_avx2;
-/* conv.c's direct 3x3 stride-1 path (AVX2 only): one output row of 4 channels; see cpu_avx2.c. */
-void conv3x3s1_row4_avx2(const float *xp, int64_t C, int64_t plane, int64_t Wp, const float *w4, int64_t OW, float *out,
-                         int64_t ldo);
+/* conv.c's direct 3x3 path (AVX2 only, stride 1 or 2): one output row of 4 channels; see cpu_avx2.c. */
+void conv3x3_row4_avx2(const float *xp, int64_t C, int64_t plane, int64_t Wp, const float *w4, int64_t OW, float *out,
+                       int64_t ldo, int stride);
 #endif
 #if defined(__aarch64__)
 extern const cpu_kernels cpu_kernels_neon;
