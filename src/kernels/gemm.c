@@ -305,6 +305,20 @@ void sgemm_ex(int64_t M, int64_t N, int64_t K, const gemm_src *A, const gemm_src
 }
 
 /* SGEMM: C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C. lda/ldb/ldc are row strides. */
+/* Eight partial sums, so the compiler vectorises the loop (one running sum would be a serial dependency). */
+static float dot_f32(const float *a, const float *b, int64_t n) {
+  float acc[8] = {0};
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8)
+    for (int l = 0; l < 8; l++) acc[l] += a[k + l] * b[k + l];
+  float s = 0;
+  for (; k < n; k++) s += a[k] * b[k];
+  for (int l = 0; l < 8; l++) s += acc[l];
+  return s;
+}
+
+/* Row-vector products (the per-step hidden-state products of recurrent nets) skip the packing: packing a
+ * 512x128 weight matrix to use each element once cost 10x the arithmetic. */
 void sgemm(int transA, int transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
            const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
   if (beta != 0 && beta != 1)
@@ -313,6 +327,14 @@ void sgemm(int transA, int transB, int64_t M, int64_t N, int64_t K, float alpha,
   if (alpha == 0) {
     if (beta == 0)
       for (int64_t i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
+    return;
+  }
+  if (M <= 2 && transB && !transA) { /* a row or two times Bᵀ: dot products over B's rows, no packing */
+    for (int64_t i = 0; i < M; i++)
+      for (int64_t j = 0; j < N; j++) {
+        float d = alpha * dot_f32(A + i * lda, B + j * ldb, K);
+        C[i * ldc + j] = beta != 0 ? C[i * ldc + j] + d : d;
+      }
     return;
   }
   gemm_src a = {NULL, A, lda, transA, alpha, NULL, NULL}, b = {NULL, B, ldb, transB, 1.0f, NULL, NULL};

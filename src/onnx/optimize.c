@@ -28,6 +28,7 @@ typedef struct opt {
   int nextra, capextra;
   int changed;
   int owned_start; /* ir->owned entries from here on were allocated by this pass */
+  struct opt *outer; /* the enclosing graph's pass, for a subgraph (its constants are visible here) */
 } opt;
 
 static uint64_t hash_name(const char *s) {
@@ -116,6 +117,9 @@ static int is_op(const onnx_node *nd, const char *op) {
 static const wm_onnx_tensor *const_any(opt *o, const char *name) {
   if (!*name) return NULL;
   int s = nt_slot(&o->t, name, 0);
+  /* not defined in this subgraph: an outer scope's value, constant if it is one there (an If branch slicing and
+   * concatenating the model's LSTM weights on every run, as silero VAD's do, folds to weights packed once) */
+  if (o->outer && (s < 0 || (o->t.init[s] < 0 && o->t.prod[s] < 0 && !o->t.pinned_in[s]))) return const_any(o->outer, name);
   if (s < 0 || o->t.init[s] < 0 || o->t.pinned_in[s]) return NULL;
   int i = o->t.init[s];
   const wm_onnx_tensor *t = i < o->g->ninit ? &o->g->inits[i].t : &o->extra[i - o->g->ninit].t;
@@ -195,6 +199,12 @@ static const char *new_init(opt *o, const char *base, const char *suffix, int nd
   return name;
 }
 
+static int is_graph_output(const onnx_graph *g, const char *name) {
+  for (int i = 0; i < g->noutputs; i++)
+    if (!strcmp(g->outputs[i].name, name)) return 1;
+  return 0;
+}
+
 /* Constant nodes holding a tensor become initializers: kernels then see them as constants (weights packed once,
  * folds apply) and nothing is copied per run. */
 static void constants_to_inits(opt *o) {
@@ -205,7 +215,8 @@ static void constants_to_inits(opt *o) {
     const onnx_attr *v = attr_find(nd, "value");
     if (!v || v->type != ATTR_TENSOR || !v->t || v->t->dtype == WM_ONNX_STRING || (!v->t->data && v->t->nbytes)) continue;
     int s = nt_slot(&o->t, nd->out_names[0], 0);
-    if (s < 0 || o->t.pinned[s]) continue;
+    /* a value subgraphs read stays visible to them as an initializer; one the graph returns stays a node */
+    if (s < 0 || o->t.pinned_in[s] || is_graph_output(g, nd->out_names[0])) continue;
     if (add_extra(o, nd->out_names[0], v->t)) return;
     o->dead[n] = 1;
     o->changed = 1;
@@ -621,12 +632,13 @@ static void fuse_activation(opt *o) {
   }
 }
 
-static int optimize_graph(onnx_model_ir *ir, onnx_graph *g) {
+static int optimize_graph(onnx_model_ir *ir, onnx_graph *g, opt *outer) {
   if (!g || g->nnodes == 0) return 0;
   opt o;
   memset(&o, 0, sizeof o);
   o.ir = ir;
   o.g = g;
+  o.outer = outer;
   o.owned_start = ir->nowned;
   o.opset = 1;
   for (int i = 0; i < ir->nopsets; i++)
@@ -678,7 +690,7 @@ static int optimize_graph(onnx_model_ir *ir, onnx_graph *g) {
   for (int n = 0; n < g->nnodes && !rc; n++) /* If/Loop/Scan bodies, where some models keep all their work */
     for (int a = 0; a < g->nodes[n].nattr && !rc; a++)
       if (g->nodes[n].attrs[a].type == ATTR_GRAPH && g->nodes[n].attrs[a].g)
-        rc = optimize_graph(ir, g->nodes[n].attrs[a].g);
+        rc = optimize_graph(ir, g->nodes[n].attrs[a].g, &o);
 done:
   free(o.t.key);
   free(o.t.prod);
@@ -695,5 +707,5 @@ done:
 int onnx_optimize(onnx_model_ir *ir) {
   const char *e = getenv("WM_ONNX_NO_OPT"); /* comparing against the unoptimised graph */
   if (e && *e && *e != '0') return 0;
-  return optimize_graph(ir, ir->graph);
+  return optimize_graph(ir, ir->graph, NULL);
 }
