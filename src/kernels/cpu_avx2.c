@@ -270,6 +270,50 @@ static void dwconv_avx2(const float *x, int64_t H, int64_t W, const float *w, in
   }
 }
 
+/* Depthwise convolution of 8 channels at once for small planes (7x7, 14x14: the late layers of mobile nets), where a
+ * vector along a row is mostly padding and per-plane setup dominates: the planes are interleaved into a zero-padded
+ * [Hp][Wp][8] buffer, so each output pixel of the 8 channels is kh*kw FMAs with the taps in registers. nch <= 8
+ * channels are valid (the rest compute zeros); x, y and res are planes of H*W and OH*OW floats; dilation 1. */
+void dwconv_c8_avx2(const float *x, int64_t H, int64_t W, const float *w, int kh, int kw, int sh, int sw, int pt, int pl,
+                    float *y, int64_t OH, int64_t OW, const float *bias, const float *res, int act, float p0, float p1,
+                    int nch, float *buf) {
+  int64_t Hp = (OH - 1) * sh + kh, Wp = (OW - 1) * sw + kw;
+  memset(buf, 0, (size_t)(Hp * Wp * 8) * sizeof(float));
+  for (int c = 0; c < nch; c++)
+    for (int64_t iy = 0; iy < H; iy++) {
+      int64_t r = iy + pt;
+      if (r < 0 || r >= Hp) continue;
+      for (int64_t ix = 0; ix < W; ix++) {
+        int64_t q = ix + pl;
+        if (q >= 0 && q < Wp) buf[(r * Wp + q) * 8 + c] = x[(c * H + iy) * W + ix];
+      }
+    }
+  __m256 wv[25];
+  float t8[8] __attribute__((aligned(32)));
+  for (int t = 0; t < kh * kw; t++) {
+    for (int c = 0; c < 8; c++) t8[c] = c < nch ? w[c * kh * kw + t] : 0.f;
+    wv[t] = _mm256_load_ps(t8);
+  }
+  for (int c = 0; c < 8; c++) t8[c] = c < nch && bias ? bias[c] : 0.f;
+  __m256 vb = _mm256_load_ps(t8), v0 = _mm256_set1_ps(p0), v1 = _mm256_set1_ps(p1);
+  int64_t osz = OH * OW;
+  for (int64_t oy = 0; oy < OH; oy++)
+    for (int64_t ox = 0; ox < OW; ox++) {
+      __m256 acc = vb;
+      const float *xb = buf + ((oy * sh) * Wp + ox * sw) * 8;
+      for (int ky = 0; ky < kh; ky++)
+        for (int kx = 0; kx < kw; kx++)
+          acc = _mm256_fmadd_ps(wv[ky * kw + kx], _mm256_loadu_ps(xb + (ky * Wp + kx) * 8), acc);
+      int64_t o = oy * OW + ox;
+      if (res) {
+        for (int c = 0; c < 8; c++) t8[c] = c < nch ? res[c * osz + o] : 0.f;
+        acc = _mm256_add_ps(acc, _mm256_load_ps(t8));
+      }
+      _mm256_store_ps(t8, act8(acc, act, v0, v1));
+      for (int c = 0; c < nch; c++) y[c * osz + o] = t8[c];
+    }
+}
+
 /* Direct 3x3 convolution, stride 1 or 2, 4 output channels x 16 pixels per tile (8 ymm accumulators). For few
  * output channels (the 96->24 3x3 convs of detection necks, a network's 3-channel stem) im2col packs each input
  * element nine times to use it in only M multiply-adds; here every loaded input vector feeds 4 channels straight
