@@ -178,6 +178,21 @@ void conv_prepare(onnx_node *nd, const wm_onnx_tensor *w) {
   nd->prep = conv_make_prep(w->data, G, Mg, Kg);
 }
 
+void dw_pad_plane(const float *x, int64_t H, int64_t W, int64_t pt, int64_t pl, float *buf, int64_t Hp, int64_t Wp) {
+  for (int64_t r = 0; r < Hp; r++) {
+    float *br = buf + r * Wp;
+    int64_t iy = r - pt;
+    if (iy < 0 || iy >= H) {
+      memset(br, 0, (size_t)Wp * sizeof(float));
+      continue;
+    }
+    int64_t n = W < Wp - pl ? W : Wp - pl;
+    memset(br, 0, (size_t)pl * sizeof(float));
+    memcpy(br + pl, x + iy * W, (size_t)n * sizeof(float));
+    memset(br + pl + n, 0, (size_t)(Wp - pl - n) * sizeof(float));
+  }
+}
+
 typedef struct dw_job {
   const float *x, *w, *b, *res;
   float *y;
@@ -201,8 +216,16 @@ static void dw_task(void *arg, int64_t t, int tid) {
   }
 }
 
+/* Direct 3x3 convolution, stride 1 or 2, where a row kernel exists (AVX2, wasm SIMD128; NEON has one, untested): see
+ * conv3x3_row4_avx2. Tasks are bands of output rows. */
 #if defined(__x86_64__) || defined(__i386__)
-/* Direct 3x3 convolution, stride 1 or 2 (AVX2): see conv3x3_row4_avx2. Tasks are bands of output rows. */
+#define C3_ROW conv3x3_row4_avx2
+#define C3_ISA cpu_kernels_avx2
+#elif defined(__wasm_simd128__)
+#define C3_ROW conv3x3_row4_simd128
+#define C3_ISA cpu_kernels_simd128
+#endif
+#ifdef C3_ROW
 typedef struct c3_job {
   const float *xp, *w4, *b, *res;
   float *y;
@@ -224,7 +247,7 @@ static void c3_task(void *arg, int64_t t, int tid) {
    * (block-major re-read the whole input once per block: 10 MB per pass for ppocr_det's 96x160x160) */
   for (int64_t oh = r0; oh < r1; oh++)
     for (int64_t blk = 0; blk < nblk; blk++) {
-      conv3x3_row4_avx2(j->xp + oh * j->s * j->Wp, j->C, j->Hp * j->Wp, j->Wp, j->w4 + blk * j->C * 36, j->OW, tmp,
+      C3_ROW(j->xp + oh * j->s * j->Wp, j->C, j->Hp * j->Wp, j->Wp, j->w4 + blk * j->C * 36, j->OW, tmp,
                         j->OW16, j->s);
       for (int o = 0; o < 4 && blk * 4 + o < j->M; o++) {
         int64_t m = blk * 4 + o, at = (m * j->OH + oh) * j->OW;
@@ -358,10 +381,10 @@ KERNEL(Conv) {
     dw_job j = {px, pw, pb, pr, y, &g, C, planes, per, ck, eact, p0, p1};
     par_for((planes + per - 1) / per, dw_task, &j);
   }
-#if defined(__x86_64__) || defined(__i386__)
+#ifdef C3_ROW
   /* up to 128 output channels the direct kernel beats im2col + GEMM (measured: 1.1x at M=128 on 28x28, 1.7x at
    * M=24 on 160x160, where packing each input nine times for few multiply-adds dominates); equal at 256 */
-  else if (ck == &cpu_kernels_avx2 && G == 1 && g.nsp == 2 && g.k[1] == 3 && g.k[2] == 3 && g.s[1] == g.s[2] &&
+  else if (ck == &C3_ISA && G == 1 && g.nsp == 2 && g.k[1] == 3 && g.k[2] == 3 && g.s[1] == g.s[2] &&
            (g.s[1] == 1 || g.s[1] == 2) && g.d[1] == 1 && g.d[2] == 1 && g.pb[1] <= 2 && g.pb[2] <= 2 && M <= 128 &&
            conv3x3_direct(px, pw, pb, pr, y, N, C, M, &g, ck, eact, p0, p1)) {
   }

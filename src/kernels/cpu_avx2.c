@@ -239,15 +239,7 @@ static void dwconv_avx2(const float *x, int64_t H, int64_t W, const float *w, in
     dwconv_scalar(x, H, W, w, kh, kw, sh, sw, dh, dw, pt, pl, y, OH, OW, bias, res, act, p0, p1);
     return;
   }
-  for (int64_t r = 0; r < Hp; r++) {
-    float *br = buf + r * Wp;
-    int64_t iy = r - pt;
-    if (iy < 0 || iy >= H) { memset(br, 0, (size_t)Wp * sizeof(float)); continue; }
-    int64_t n = W < Wp - pl ? W : Wp - pl;
-    memset(br, 0, (size_t)pl * sizeof(float));
-    memcpy(br + pl, x + iy * W, (size_t)n * sizeof(float));
-    memset(br + pl + n, 0, (size_t)(Wp - pl - n) * sizeof(float));
-  }
+  dw_pad_plane(x, H, W, pt, pl, buf, Hp, Wp);
   __m256 wv[25];
   for (int t = 0; t < kh * kw; t++) wv[t] = _mm256_set1_ps(w[t]);
   __m256 vb = _mm256_set1_ps(bias), v0 = _mm256_set1_ps(p0), v1 = _mm256_set1_ps(p1);

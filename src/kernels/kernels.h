@@ -177,6 +177,11 @@ void dwconv_c8_avx2(const float *x, int64_t H, int64_t W, const float *w, int kh
 #if defined(__aarch64__)
 extern const cpu_kernels cpu_kernels_neon;
 #endif
+#if defined(__aarch64__) || defined(__wasm_simd128__)
+/* The same direct 3x3 rows on 128-bit SIMD (cpu_simd128.c; writes OW rounded up to 8). */
+void conv3x3_row4_simd128(const float *xp, int64_t C, int64_t plane, int64_t Wp, const float *w4, int64_t OW, float *out,
+                          int64_t ldo, int stride);
+#endif
 #if defined(__wasm_simd128__)
 extern const cpu_kernels cpu_kernels_simd128;
 #endif
@@ -185,6 +190,9 @@ void gemm_store_tile(const float *acc, int64_t ald, float *c, int64_t ldc, int m
                      int64_t row, int64_t col);
 void dwconv_scalar(const float *x, int64_t H, int64_t W, const float *w, int kh, int kw, int sh, int sw, int dh, int dw,
                    int pt, int pl, float *y, int64_t OH, int64_t OW, float bias, const float *res, int act, float p0, float p1);
+/* Copies plane x (H x W) into buf (Hp x Wp) at row pt, column pl, zeros elsewhere: the padded input the vector
+ * depthwise kernels read without bounds checks. */
+void dw_pad_plane(const float *x, int64_t H, int64_t W, int64_t pt, int64_t pl, float *buf, int64_t Hp, int64_t Wp);
 
 /* ---- GEMM driver (gemm.c) ---- */
 typedef void (*gemm_pack_fn)(const void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, int nr, float *dst);
