@@ -786,10 +786,13 @@ static int acc_push(stack_acc *a, const wm_onnx_tensor *t, char *err, size_t err
     if (!same) { set_err(err, errlen, "scan output changes shape or type between iterations"); return -1; }
   }
   if (a->first.ndim >= WM_ONNX_MAX_DIMS) { set_err(err, errlen, "scan output rank too large"); return -1; }
-  if (a->len + t->nbytes > ((size_t)1 << 32)) { set_err(err, errlen, "scan output exceeds 4 GiB"); return -1; }
+  if ((uint64_t)a->len + t->nbytes > ((uint64_t)1 << 32) || a->len + t->nbytes < a->len) { /* 32-bit hosts too */
+    set_err(err, errlen, "scan output exceeds 4 GiB");
+    return -1;
+  }
   if (a->len + t->nbytes > a->cap) {
     size_t nc = a->cap ? a->cap * 2 : 256;
-    while (nc < a->len + t->nbytes) nc *= 2;
+    while (nc < a->len + t->nbytes) nc = nc > SIZE_MAX / 2 ? a->len + t->nbytes : nc * 2;
     unsigned char *nb = realloc(a->buf, nc);
     if (!nb) { set_err(err, errlen, "out of memory"); return -1; }
     a->buf = nb;

@@ -15,6 +15,11 @@
 #include "onnx_ir.h"
 #include "pb.h"
 
+#if defined(__wasi__)
+/* Debian's wasi-libc has no realpath; the web build supplies one (web/wasi_shim.c). */
+char *realpath(const char *restrict path, char *restrict resolved);
+#endif
+
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the ONNX reader assumes a little-endian host (raw_data is little-endian)"
 #endif
