@@ -371,7 +371,7 @@ static int binary_into(onnx_kernel_ctx *k, int op, const wm_onnx_tensor *a, cons
         int64_t prod = 1;
         int d = nd;
         while (d > 0 && prod < vec) prod *= dst->dims[--d];
-        for (int e = 0; e < d; e++) rep &= st[e] == 0;
+        for (int e = 0; e < d; e++) rep &= st[e] == 0 || dst->dims[e] == 1; /* a size-1 dim keeps its stride */
         rep &= prod == vec;
       }
       if (run >= 4 || rep) {
