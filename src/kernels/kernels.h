@@ -24,6 +24,8 @@ typedef struct onnx_kernel_ctx {
   size_t errlen;
   unsigned const_in; /* bit i: input i is a model constant (an initializer no caller can override) */
   void **prep;       /* the node's slot for data derived once from constant inputs (pre-packed weights) */
+  unsigned dying_in; /* bit i: input i is an owned intermediate read by nothing after this node, so out_copy may
+                      * take its buffer instead of copying it (Reshape, Squeeze... become free) */
 } onnx_kernel_ctx;
 
 /* Data a kernel derives from constant inputs on its first run and keeps with the node (freed with the model).

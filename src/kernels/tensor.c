@@ -130,10 +130,24 @@ int out_like(onnx_kernel_ctx *k, int idx, const wm_onnx_tensor *like) {
 
 int out_copy(onnx_kernel_ctx *k, int idx, const wm_onnx_tensor *src, int ndim, const int64_t *dims) {
   if (numel_of(ndim, dims) != wm_onnx_numel(src)) return kfail(k, "element count mismatch");
+  if (ndim < 0 || ndim > WM_ONNX_MAX_DIMS) return kfail(k, "output rank %d unsupported", ndim);
+  for (int i = 0; i < k->nin && i < 32; i++)
+    if ((k->dying_in >> i & 1) && k->in[i] == src && k->out[idx] != src) {
+      /* the executor frees src after this node and nothing else reads it: the output takes its buffer */
+      wm_onnx_tensor *s = (wm_onnx_tensor *)src, *t = k->out[idx];
+      wm_onnx_tensor_free(t);
+      *t = *s;
+      t->ndim = ndim;
+      for (int d = 0; d < ndim; d++) t->dims[d] = dims[d];
+      s->data = NULL;
+      s->nbytes = 0;
+      s->flags = 0;
+      return 0;
+    }
   /* copy src first: the output slot may alias nothing, but src might be freed by out_alloc otherwise */
   const void *data = src->data;
   size_t nbytes = src->nbytes;
-  if (out_alloc(k, idx, src->dtype, ndim, dims)) return -1;
+  if (out_alloc_nz(k, idx, src->dtype, ndim, dims)) return -1;
   if (nbytes) memcpy(k->out[idx]->data, data, nbytes);
   return 0;
 }

@@ -646,10 +646,19 @@ static wm_onnx_status exec_graph(wm_onnx_model *m, char *err, size_t errlen) {
       cs = run_control(m, idx, inbuf, outbuf, kerr, sizeof kerr);
       if (cs != WM_ONNX_ERR_UNSUPPORTED && cs != WM_ONNX_ERR_CANCELLED && cs) cs = WM_ONNX_ERR_RUNTIME;
     } else {
-      unsigned cmask = 0;
-      for (int i = 0; i < nd->nin && i < 32; i++)
-        if (nd->in[i] >= 0 && m->values[nd->in[i]].kind == VAL_INIT && !m->values[nd->in[i]].decl) cmask |= 1u << i;
-      onnx_kernel_ctx k = {nd, nd->opset, nd->nin, nd->nout, inbuf, outbuf, kerr, sizeof kerr, cmask, &nd->prep};
+      unsigned cmask = 0, dmask = 0;
+      for (int i = 0; i < nd->nin && i < 32; i++) {
+        int id = nd->in[i];
+        if (id < 0) continue;
+        const value *v = &m->values[id];
+        if (v->kind == VAL_INIT && !v->decl) cmask |= 1u << i;
+        int once = 1; /* an input passed twice must stay readable through the other slot */
+        for (int j = 0; j < nd->nin; j++) once &= j == i || nd->in[j] != id;
+        if (once && v->kind == VAL_INTERMEDIATE && v->last_use == p && !v->is_output && m->nimplicit[idx] == 0 &&
+            (v->rt.flags & WM_ONNX_TENSOR_OWNED))
+          dmask |= 1u << i;
+      }
+      onnx_kernel_ctx k = {nd, nd->opset, nd->nin, nd->nout, inbuf, outbuf, kerr, sizeof kerr, cmask, &nd->prep, dmask};
       int rc = nd->fn(&k);
       cs = rc == 0 ? WM_ONNX_OK : rc == -2 ? WM_ONNX_ERR_UNSUPPORTED : WM_ONNX_ERR_RUNTIME;
     }

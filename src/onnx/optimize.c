@@ -259,7 +259,7 @@ static void fold_constants(opt *o) {
     for (int i = 0; i < nd->nin; i++) inp[i] = in[i];
     char kerr[256];
     nd->opset = (int)o->opset;
-    onnx_kernel_ctx kc = {nd, nd->opset, nd->nin, nd->nout, inp, outp, kerr, sizeof kerr, 0xffffffffu, NULL};
+    onnx_kernel_ctx kc = {nd, nd->opset, nd->nin, nd->nout, inp, outp, kerr, sizeof kerr, 0xffffffffu, NULL, 0};
     int rc = fn(&kc);
     size_t total = 0;
     for (int k = 0; k < nd->nout; k++) total += outs[k].nbytes;
