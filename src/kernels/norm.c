@@ -173,18 +173,11 @@ KERNEL(LayerNormalization) {
   if (k->nout > 1 && !(mean = float_out(k, 1, x->dtype, x->ndim, sdims))) return -1;
   if (k->nout > 2 && !(inv = float_out(k, 2, x->dtype, x->ndim, sdims))) return -1;
   int simple_s = wm_onnx_numel(sc) == len, simple_b = !b || wm_onnx_numel(b) == len;
+  int64_t *off = NULL;
   if (simple_s && simple_b) { /* the usual case: scale and bias applied in the same pass */
     normalize_rows_affine(px, y, rows, len, attr_float(k->node, "epsilon", 1e-5f), mean, inv, ps, pb);
-    float_release((float *)px, o0); float_release((float *)ps, o1);
-    if (pb) float_release((float *)pb, o2);
-    float_commit(k, 0, y);
-    if (mean) float_commit(k, 1, mean);
-    if (inv) float_commit(k, 2, inv);
-    return 0;
-  }
-  normalize_rows(px, y, rows, len, attr_float(k->node, "epsilon", 1e-5f), mean, inv);
-  int64_t *off = NULL;
-  if (!simple_s || !simple_b) { /* precompute broadcast offsets within one normalised block */
+  } else { /* broadcast offsets of scale and bias within one normalised block */
+    normalize_rows(px, y, rows, len, attr_float(k->node, "epsilon", 1e-5f), mean, inv);
     off = malloc((size_t)(2 * len) * sizeof(int64_t));
     if (!off) return kfail(k, "out of memory");
     int64_t idx[WM_ONNX_MAX_DIMS] = {0};
@@ -195,12 +188,9 @@ KERNEL(LayerNormalization) {
       off[2 * i + 1] = bo;
       for (int d = tail.ndim - 1; d >= 0; d--) { if (++idx[d] < tail.dims[d]) break; idx[d] = 0; }
     }
-  }
-  for (int64_t r = 0; r < rows; r++) {
-    float *d = y + r * len;
-    for (int64_t i = 0; i < len; i++) {
-      float s = ps[off ? off[2 * i] : i], bb = pb ? pb[off ? off[2 * i + 1] : i] : 0;
-      d[i] = d[i] * s + bb;
+    for (int64_t r = 0; r < rows; r++) {
+      float *d = y + r * len;
+      for (int64_t i = 0; i < len; i++) d[i] = d[i] * ps[off[2 * i]] + (pb ? pb[off[2 * i + 1]] : 0);
     }
   }
   free(off);
