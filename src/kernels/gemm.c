@@ -298,13 +298,27 @@ void sgemm_ex(int64_t M, int64_t N, int64_t K, const gemm_src *A, const gemm_src
     }
     g.ntn = (N + g.nstep - 1) / g.nstep;
     int64_t ntm = (M + g.mstep - 1) / g.mstep;
+    /* Every task of a column split packs the whole of A, and every task of a row split the whole of B: packed
+     * once here instead (a 128x1024 activation matrix was packed eight times at two threads). */
+    float *shared = NULL;
+    gemm_src A2, B2;
+    if (ntm == 1 && g.ntn > 1 && !A->packed && (shared = gemm_pack_a_alloc(A->p, A->ld, A->trans, M, K, A->alpha))) {
+      A2 = *A;
+      A2.packed = shared;
+      g.A = &A2;
+    } else if (g.ntn == 1 && ntm > 1 && !B->packed && !B->pack &&
+               (shared = gemm_pack_b_alloc(B->p, B->ld, B->trans, K, N))) {
+      B2 = *B;
+      B2.packed = shared;
+      g.B = &B2;
+    }
     par_for(ntm * g.ntn, gemm_task, &g);
+    free(shared);
     return;
   }
   gemm_block(&g, 0, M, 0, N);
 }
 
-/* SGEMM: C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C. lda/ldb/ldc are row strides. */
 /* Eight partial sums, so the compiler vectorises the loop (one running sum would be a serial dependency). */
 static float dot_f32(const float *a, const float *b, int64_t n) {
   float acc[8] = {0};
@@ -317,8 +331,9 @@ static float dot_f32(const float *a, const float *b, int64_t n) {
   return s;
 }
 
-/* Row-vector products (the per-step hidden-state products of recurrent nets) skip the packing: packing a
- * 512x128 weight matrix to use each element once cost 10x the arithmetic. */
+/* SGEMM: C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C. lda/ldb/ldc are row strides. Row-vector products
+ * (the per-step hidden-state products of recurrent nets) skip the packing: packing a 512x128 weight matrix to use
+ * each element once cost 10x the arithmetic. */
 void sgemm(int transA, int transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
            const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
   if (beta != 0 && beta != 1)
