@@ -183,6 +183,60 @@ KERNEL(TopK) {
 
 enum { S_SOFTMAX, S_LOGSOFTMAX, S_HARDMAX };
 
+/* One softmax/logsoftmax/hardmax row of len values, inner apart. fast: contiguous float rows, where a vector exp
+ * and eight partial sums serve unless the row has no finite maximum (then the exact path). */
+static void softmax_row(int kind, int fast, const cpu_kernels *ck, const float *s, float *d, int64_t len, int64_t inner) {
+  if (fast) {
+    float mx = s[0];
+    for (int64_t j = 1; j < len; j++) mx = s[j] > mx ? s[j] : mx;
+    if (isfinite(mx)) {
+      ck->act(d, s, len, 1.0f, -mx, NULL, ACT_EXP, 0, 0);
+      float part[8] = {0};
+      int64_t j = 0;
+      for (; j + 8 <= len; j += 8)
+        for (int l = 0; l < 8; l++) part[l] += d[j + l];
+      for (; j < len; j++) part[0] += d[j];
+      float inv = 1.0f / (((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7])));
+      for (j = 0; j < len; j++) d[j] *= inv;
+      return;
+    }
+  }
+  float m = -INFINITY;
+  int64_t arg = 0;
+  for (int64_t j = 0; j < len; j++) if (s[j * inner] > m) { m = s[j * inner]; arg = j; }
+  if (kind == S_HARDMAX) {
+    for (int64_t j = 0; j < len; j++) d[j * inner] = j == arg;
+    return;
+  }
+  double sum = 0;
+  for (int64_t j = 0; j < len; j++) {
+    float e = expf(s[j * inner] - m);
+    if (kind == S_SOFTMAX) d[j * inner] = e;
+    sum += e;
+  }
+  if (kind == S_SOFTMAX) {
+    float inv = (float)(1.0 / sum);
+    for (int64_t j = 0; j < len; j++) d[j * inner] *= inv;
+  } else {
+    float ls = (float)log(sum);
+    for (int64_t j = 0; j < len; j++) d[j * inner] = s[j * inner] - m - ls;
+  }
+}
+
+typedef struct softmax_job {
+  const cpu_kernels *ck;
+  const float *x;
+  float *y;
+  int64_t rows, len, per;
+} softmax_job;
+
+static void softmax_task(void *arg, int64_t t, int tid) {
+  (void)tid;
+  const softmax_job *j = arg;
+  for (int64_t r = t * j->per; r < (t + 1) * j->per && r < j->rows; r++)
+    softmax_row(S_SOFTMAX, 1, j->ck, j->x + r * j->len, j->y + r * j->len, j->len, 1);
+}
+
 static int run_softmax(onnx_kernel_ctx *k, int kind) {
   if (need_inputs(k, 1) || require_float(k, k->in[0], "input")) return -1;
   const wm_onnx_tensor *x = k->in[0];
@@ -200,56 +254,27 @@ static int run_softmax(onnx_kernel_ctx *k, int kind) {
     len = x->dims[axis];
     inner = numel_of(x->ndim - axis - 1, x->dims + axis + 1);
   }
-  float *y = float_out(k, 0, x->dtype, x->ndim, x->dims);
+  float *y = float_out_nz(k, 0, x->dtype, x->ndim, x->dims);
   int own;
   const float *px = float_view(k, x, &own);
   if (!y || !px) return -1;
   int fast = kind == S_SOFTMAX && inner == 1 && x->dtype == WM_ONNX_FLOAT && len > 0;
   const cpu_kernels *ck = cpu_kernels_get();
-  for (int64_t a = 0; a < outer; a++)
-    for (int64_t b = 0; b < inner; b++) {
-      const float *s = px + a * len * inner + b;
-      float *d = y + a * len * inner + b;
-      if (fast) { /* contiguous rows: vector exp, 8 partial sums; rows without a finite max take the exact path */
-        float mx = s[0];
-        for (int64_t j = 1; j < len; j++) mx = s[j] > mx ? s[j] : mx;
-        if (isfinite(mx)) {
-          ck->act(d, s, len, 1.0f, -mx, NULL, ACT_EXP, 0, 0);
-          float part[8] = {0};
-          int64_t j = 0;
-          for (; j + 8 <= len; j += 8)
-            for (int l = 0; l < 8; l++) part[l] += d[j + l];
-          for (; j < len; j++) part[0] += d[j];
-          float inv = 1.0f / (((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7])));
-          for (j = 0; j < len; j++) d[j] *= inv;
-          continue;
-        }
-      }
-      float m = -INFINITY;
-      int64_t arg = 0;
-      for (int64_t j = 0; j < len; j++) if (s[j * inner] > m) { m = s[j * inner]; arg = j; }
-      if (kind == S_HARDMAX) {
-        for (int64_t j = 0; j < len; j++) d[j * inner] = j == arg;
-        continue;
-      }
-      double sum = 0;
-      for (int64_t j = 0; j < len; j++) {
-        float e = expf(s[j * inner] - m);
-        if (kind == S_SOFTMAX) d[j * inner] = e;
-        sum += e;
-      }
-      if (kind == S_SOFTMAX) {
-        float inv = (float)(1.0 / sum);
-        for (int64_t j = 0; j < len; j++) d[j * inner] *= inv;
-      } else {
-        float ls = (float)log(sum);
-        for (int64_t j = 0; j < len; j++) d[j * inner] = s[j * inner] - m - ls;
-      }
-    }
+  int64_t nt = wm_onnx_get_threads();
+  if (fast && nt > 1 && (double)outer * (double)len >= 65536.0) { /* attention scores: rows across the pool */
+    int64_t per = (outer + nt * 4 - 1) / (nt * 4);
+    softmax_job j = {ck, px, y, outer, len, per < 1 ? 1 : per};
+    par_for((outer + j.per - 1) / j.per, softmax_task, &j);
+  } else {
+    for (int64_t a = 0; a < outer; a++)
+      for (int64_t b = 0; b < inner; b++)
+        softmax_row(kind, fast, ck, px + a * len * inner + b, y + a * len * inner + b, len, inner);
+  }
   float_release((float *)px, own);
   float_commit(k, 0, y);
   return 0;
 }
+
 KERNEL(Softmax) { return run_softmax(k, S_SOFTMAX); }
 KERNEL(LogSoftmax) { return run_softmax(k, S_LOGSOFTMAX); }
 KERNEL(Hardmax) { return run_softmax(k, S_HARDMAX); }
