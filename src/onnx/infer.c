@@ -348,6 +348,16 @@ static void track_arith(ictx *c, onnx_vtype *o, const onnx_vtype *a, const onnx_
 }
 
 /* ---- rules: each sets the types of its node's outputs (unknown on entry), or reports an inconsistency ---- */
+/* Output 0 takes input 0's element type. NULL when there is nothing more to infer: input 0 unknown, or of
+ * unknown rank. */
+static onnx_vtype *out_like_in0(ictx *c, const onnx_vtype **x) {
+  *x = tin(c, 0);
+  onnx_vtype *o = tout(c, 0);
+  if (!*x) return NULL;
+  o->dtype = (*x)->dtype;
+  return (*x)->ndim < 0 ? NULL : o;
+}
+
 static int r_same(ictx *c) {
   const onnx_vtype *x = tin(c, 0);
   if (!x) return 0;
@@ -586,11 +596,9 @@ static int r_flatten(ictx *c) {
 }
 
 static int r_squeeze(ictx *c) {
-  const onnx_vtype *x = tin(c, 0);
-  onnx_vtype *o = tout(c, 0);
-  if (!x) return 0;
-  o->dtype = x->dtype;
-  if (x->ndim < 0) return 0;
+  const onnx_vtype *x;
+  onnx_vtype *o = out_like_in0(c, &x);
+  if (!o) return 0;
   int64_t axes[2 * MAXD];
   int n = ints_in_or_attr(c, 1, "axes", axes, 2 * MAXD), drop[MAXD] = {0};
   if (n == -1) return 0;
@@ -614,11 +622,9 @@ static int r_squeeze(ictx *c) {
 }
 
 static int r_unsqueeze(ictx *c) {
-  const onnx_vtype *x = tin(c, 0);
-  onnx_vtype *o = tout(c, 0);
-  if (!x) return 0;
-  o->dtype = x->dtype;
-  if (x->ndim < 0) return 0;
+  const onnx_vtype *x;
+  onnx_vtype *o = out_like_in0(c, &x);
+  if (!o) return 0;
   int64_t axes[2 * MAXD];
   int n = ints_in_or_attr(c, 1, "axes", axes, 2 * MAXD), ins[2 * MAXD] = {0};
   if (n == -1) return 0;
@@ -637,11 +643,9 @@ static int r_unsqueeze(ictx *c) {
 }
 
 static int r_transpose(ictx *c) {
-  const onnx_vtype *x = tin(c, 0);
-  onnx_vtype *o = tout(c, 0);
-  if (!x) return 0;
-  o->dtype = x->dtype;
-  if (x->ndim < 0) return 0;
+  const onnx_vtype *x;
+  onnx_vtype *o = out_like_in0(c, &x);
+  if (!o) return 0;
   size_t k;
   const int64_t *p = attr_ints(c->nd, "perm", &k);
   int seen[MAXD] = {0};
@@ -1212,11 +1216,9 @@ static int r_layernorm(ictx *c) {
 }
 
 static int r_reduce(ictx *c) {
-  const onnx_vtype *x = tin(c, 0);
-  onnx_vtype *o = tout(c, 0);
-  if (!x) return 0;
-  o->dtype = x->dtype;
-  if (x->ndim < 0) return 0;
+  const onnx_vtype *x;
+  onnx_vtype *o = out_like_in0(c, &x);
+  if (!o) return 0;
   int keep = (int)attr_int(c->nd, "keepdims", 1), red[MAXD] = {0};
   int64_t axes[2 * MAXD];
   int n = ints_in_or_attr(c, 1, "axes", axes, 2 * MAXD);
