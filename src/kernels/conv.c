@@ -178,7 +178,14 @@ void conv_prepare(onnx_node *nd, const wm_onnx_tensor *w) {
   nd->prep = conv_make_prep(w->data, G, Mg, Kg);
 }
 
-void dw_pad_plane(const float *x, int64_t H, int64_t W, int64_t pt, int64_t pl, float *buf, int64_t Hp, int64_t Wp) {
+float *dw_padded_plane(const float *x, int64_t H, int64_t W, int kh, int kw, int sh, int sw, int dh, int dw, int pt,
+                       int pl, int64_t OH, int64_t OW, int vl, int64_t *Wp_out, int64_t *OWv_out) {
+  if (kh * kw > 25 || (sw != 1 && sw != 2) || dw != 1 || OH <= 0 || OW <= 0) return NULL;
+  int64_t OWv = OW < vl ? vl : OW; /* narrow rows still compute one whole vector (into a temporary) */
+  int64_t Wp = (OWv - 1) * sw + kw + 2 * vl, Hp = (OH - 1) * sh + (int64_t)(kh - 1) * dh + 1;
+  if (Wp < pl + W) Wp = pl + W;
+  float *buf = par_scratch(2, (size_t)(Hp * Wp));
+  if (!buf) return NULL;
   for (int64_t r = 0; r < Hp; r++) {
     float *br = buf + r * Wp;
     int64_t iy = r - pt;
@@ -191,6 +198,9 @@ void dw_pad_plane(const float *x, int64_t H, int64_t W, int64_t pt, int64_t pl, 
     memcpy(br + pl, x + iy * W, (size_t)n * sizeof(float));
     memset(br + pl + n, 0, (size_t)(Wp - pl - n) * sizeof(float));
   }
+  *Wp_out = Wp;
+  *OWv_out = OWv;
+  return buf;
 }
 
 typedef struct dw_job {

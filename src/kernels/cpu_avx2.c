@@ -227,19 +227,12 @@ static inline __attribute__((always_inline)) void dw_span(const float *xb, int64
 static void dwconv_avx2(const float *x, int64_t H, int64_t W, const float *w, int kh, int kw, int sh, int sw, int dh,
                         int dw, int pt, int pl, float *y, int64_t OH, int64_t OW, float bias, const float *res, int act,
                         float p0, float p1) {
-  if (kh * kw > 25 || (sw != 1 && sw != 2) || dw != 1 || OH <= 0 || OW <= 0) {
-    dwconv_scalar(x, H, W, w, kh, kw, sh, sw, dh, dw, pt, pl, y, OH, OW, bias, res, act, p0, p1);
-    return;
-  }
-  int64_t OWv = OW < 8 ? 8 : OW; /* narrow rows still compute one whole vector (into a temporary) */
-  int64_t Wp = (OWv - 1) * sw + kw + 16, Hp = (OH - 1) * sh + (int64_t)(kh - 1) * dh + 1;
-  if (Wp < pl + W) Wp = pl + W;
-  float *buf = par_scratch(2, (size_t)(Hp * Wp));
+  int64_t Wp, OWv;
+  float *buf = dw_padded_plane(x, H, W, kh, kw, sh, sw, dh, dw, pt, pl, OH, OW, 8, &Wp, &OWv);
   if (!buf) {
     dwconv_scalar(x, H, W, w, kh, kw, sh, sw, dh, dw, pt, pl, y, OH, OW, bias, res, act, p0, p1);
     return;
   }
-  dw_pad_plane(x, H, W, pt, pl, buf, Hp, Wp);
   __m256 wv[25];
   for (int t = 0; t < kh * kw; t++) wv[t] = _mm256_set1_ps(w[t]);
   __m256 vb = _mm256_set1_ps(bias), v0 = _mm256_set1_ps(p0), v1 = _mm256_set1_ps(p1);

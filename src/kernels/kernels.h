@@ -192,9 +192,12 @@ void gemm_store_tile(const float *acc, int64_t ald, float *c, int64_t ldc, int m
                      int64_t row, int64_t col);
 void dwconv_scalar(const float *x, int64_t H, int64_t W, const float *w, int kh, int kw, int sh, int sw, int dh, int dw,
                    int pt, int pl, float *y, int64_t OH, int64_t OW, float bias, const float *res, int act, float p0, float p1);
-/* Copies plane x (H x W) into buf (Hp x Wp) at row pt, column pl, zeros elsewhere: the padded input the vector
- * depthwise kernels read without bounds checks. */
-void dw_pad_plane(const float *x, int64_t H, int64_t W, int64_t pt, int64_t pl, float *buf, int64_t Hp, int64_t Wp);
+/* The zero-padded copy of plane x (per-thread scratch) that the vector depthwise kernels read without bounds checks,
+ * for vectors of vl floats: rows of *Wp floats, outputs computed *OWv (OW, at least one vector) per row. NULL for
+ * shapes they do not handle (kernel over 5x5, stride over 2, dilation along W) or out of memory: the caller then
+ * runs dwconv_scalar. */
+float *dw_padded_plane(const float *x, int64_t H, int64_t W, int kh, int kw, int sh, int sw, int dh, int dw, int pt,
+                       int pl, int64_t OH, int64_t OW, int vl, int64_t *Wp, int64_t *OWv);
 
 /* ---- GEMM driver (gemm.c) ---- */
 typedef void (*gemm_pack_fn)(const void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, int nr, float *dst);
