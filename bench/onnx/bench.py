@@ -4,6 +4,7 @@ optimisations on, same thread count), run alternately on the same inputs; prints
 ratio wasmind/ORT, the load-time ratio, peak RSS of each process and the geometric means.
 
 Usage: bench/onnx/bench.py [--threads 1,2] [--rounds 3] [--models a,b] [--iters-scale F] [--json FILE]
+       bench/onnx/bench.py --guest [...]   a WASI-NN guest (nn_guest_bench.c) against `nn bench` instead
 Models come from build/models (scripts/fetch-models.sh); ORT from build/models/ort/node_modules/onnxruntime-node.
 """
 import argparse
@@ -79,6 +80,72 @@ def ort_once(model, iters, threads, extra):
     return j["median_ms"], j["load_ms"], rss
 
 
+GUEST_SRC = os.path.join(HERE, "nn_guest_bench.c")
+GUEST_WASM = os.path.join(ROOT, "build", "bench", "nn_guest_bench.wasm")
+
+
+def build_guest():
+    os.makedirs(os.path.dirname(GUEST_WASM), exist_ok=True)
+    if os.path.exists(GUEST_WASM) and os.path.getmtime(GUEST_WASM) >= os.path.getmtime(GUEST_SRC):
+        return
+    subprocess.run(["clang", "--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-Wall", "-Wextra",
+                    "-I", os.path.join(ROOT, "sdk"), "-o", GUEST_WASM, GUEST_SRC], check=True)
+
+
+def io_names(model):
+    """Graph input and output names, in order, from `wasmind nn info`."""
+    out = subprocess.run([WASMIND, "nn", "info", model], capture_output=True, text=True, check=True).stdout
+    names, section = {"inputs:": [], "outputs:": []}, None
+    for line in out.splitlines():
+        if line in names:
+            section = line
+        elif line.startswith("  ") and section:
+            names[section].append(line.split()[0])
+        else:
+            section = None
+    return names["inputs:"], names["outputs:"]
+
+
+def guest_pair(name, model, iters, threads):
+    """One alternation of `nn bench` and the WASI-NN guest on the model's reference inputs: (nn ms, guest ms)."""
+    ref = os.path.join(MODELS, "refs", name, "test_data_set_0")
+    ins, outs = io_names(model)
+    nin = len([f for f in os.listdir(ref) if f.startswith("input_") and f.endswith(".pb")])
+    args = []
+    for k in range(nin):
+        args += ["--input", "%s=%s" % (ins[k], os.path.join(ref, "input_%d.pb" % k))]
+    rc, out, err, _ = run_rss([WASMIND, "nn", "bench", model, "--iters", str(iters), "--threads", str(threads)] + args)
+    if rc:
+        raise RuntimeError("nn bench failed: " + err.strip())
+    nn = float(re.search(r"median ([0-9.]+) ms", out).group(1))
+    rc, out, err, _ = run_rss([WASMIND, "run", "--dir", ref + "::/ref", "--nn-preload", "m:onnx:cpu:" + model,
+                               "--nn-threads", str(threads), GUEST_WASM, "m", str(len(outs)), str(iters), "/ref"])
+    if rc:
+        raise RuntimeError("guest failed: " + err.strip())
+    return nn, float(re.search(r"median ([0-9.]+) ms", out).group(1))
+
+
+def guest_bench(threads_list, rounds, wanted, scale):
+    """A guest running each model through WASI-NN against `wasmind nn bench` on the same inputs."""
+    build_guest()
+    for threads in threads_list:
+        print("\n== WASI-NN guest vs nn bench, %d thread%s ==" % (threads, "" if threads == 1 else "s"))
+        print("%-16s %10s %10s %7s" % ("model", "nn ms", "guest ms", "ratio"))
+        ratios = []
+        for name, fname, iters, _ in CASES:
+            ref_name = {"silero_vad": "silero_vad_v5"}.get(name, name)
+            model = os.path.join(MODELS, fname)
+            if (wanted and name not in wanted) or not os.path.isdir(os.path.join(MODELS, "refs", ref_name)):
+                continue
+            pairs = [guest_pair(ref_name, model, max(1, int(iters * scale)), threads) for _ in range(rounds)]
+            nn, guest = median([p[0] for p in pairs]), median([p[1] for p in pairs])
+            ratios.append(guest / nn)
+            print("%-16s %10.2f %10.2f %7.3f" % (name, nn, guest, guest / nn))
+            sys.stdout.flush()
+        if ratios:
+            print("%-16s %10s %10s %7.3f" % ("geomean", "", "", geomean(ratios)))
+
+
 def median(xs):
     xs = sorted(xs)
     n = len(xs)
@@ -97,8 +164,13 @@ def main():
     ap.add_argument("--models", default="", help="comma-separated subset of: " + ",".join(c[0] for c in CASES))
     ap.add_argument("--iters-scale", type=float, default=1.0)
     ap.add_argument("--json", default="", help="also write the results here")
+    ap.add_argument("--guest", action="store_true",
+                    help="instead: a WASI-NN guest (set_input + compute + get_output) against nn bench, same inputs")
     a = ap.parse_args()
     wanted = set(filter(None, a.models.split(",")))
+    if a.guest:
+        guest_bench([int(t) for t in a.threads.split(",")], a.rounds, wanted, a.iters_scale)
+        return
     results = []
     for threads in [int(t) for t in a.threads.split(",")]:
         print("\n== %d thread%s ==" % (threads, "" if threads == 1 else "s"))
