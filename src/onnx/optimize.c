@@ -407,6 +407,13 @@ static const char *other_input(const onnx_node *nd, const char *x) {
   return NULL;
 }
 
+/* How many of node un's inputs are the value y. */
+static int reads_of(const onnx_node *un, const char *y) {
+  int n = 0;
+  for (int i = 0; i < un->nin; i++) n += !strcmp(un->in_names[i], y);
+  return n;
+}
+
 /* x * 0.5 * (1 + Erf(x / sqrt 2)), as PyTorch exports GELU: Div -> Erf -> Add(1) -> Mul(x, .) -> Mul(0.5).
  * Returns the final node (its output becomes the producer's) and marks the others dead, or -1. */
 static int match_gelu(opt *o, const char *y) {
@@ -415,8 +422,7 @@ static int match_gelu(opt *o, const char *y) {
   for (int u = 0; u < g->nnodes; u++) {
     if (o->dead[u]) continue;
     const onnx_node *un = &g->nodes[u];
-    int reads = 0;
-    for (int i = 0; i < un->nin; i++) reads += !strcmp(un->in_names[i], y);
+    int reads = reads_of(un, y);
     if (!reads) continue;
     if (reads != 1) return -1;
     if (is_op(un, "Div") && un->nin == 2 && !strcmp(un->in_names[0], y)) dv = u;
@@ -451,8 +457,7 @@ static int match_hardswish(opt *o, const char *y) {
   for (int u = 0; u < g->nnodes; u++) {
     if (o->dead[u]) continue;
     const onnx_node *un = &g->nodes[u];
-    int reads = 0;
-    for (int i = 0; i < un->nin; i++) reads += !strcmp(un->in_names[i], y);
+    int reads = reads_of(un, y);
     if (!reads) continue;
     if (reads != 1) return -1;
     if (is_op(un, "Add") && un->nin == 2) add = u;
@@ -615,8 +620,7 @@ static void fuse_activation(opt *o) {
       for (int u = 0; u < g->nnodes; u++) {
         if (o->dead[u]) continue;
         const onnx_node *un = &g->nodes[u];
-        int reads = 0;
-        for (int i = 0; i < un->nin; i++) reads += !strcmp(un->in_names[i], y);
+        int reads = reads_of(un, y);
         if (!reads) continue;
         if (is_op(un, "Sigmoid") && reads == 1) sg = u;
         else if (is_op(un, "Mul") && un->nin == 2 && reads == 1) mul = u;
