@@ -8,22 +8,7 @@
 #include <string.h>
 
 #include "wasi_nn.h"
-
-typedef struct { uint32_t type, ndim, dims[8]; uint8_t *data; uint32_t len; } raw_tensor;
-
-static int read_wmt(const char *path, raw_tensor *t) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    int ok = fread(&t->type, 4, 1, f) == 1 && fread(&t->ndim, 4, 1, f) == 1 && t->ndim <= 8 &&
-             fread(t->dims, 4, t->ndim, f) == t->ndim;
-    if (ok) {
-        t->len = wasi_nn_numel(t->dims, t->ndim) * wasi_nn_type_size((wasi_nn_type)t->type);
-        t->data = malloc(t->len ? t->len : 1);
-        ok = t->data && fread(t->data, 1, t->len, f) == t->len;
-    }
-    fclose(f);
-    return ok ? 0 : -1;
-}
+#include "wmt.h"
 
 static void die(const char *what, wasi_nn_errno e) {
     fprintf(stderr, "nn_guest: %s: %s\n", what, wasi_nn_strerror(e));
