@@ -302,35 +302,6 @@ static int conv3x3_direct(const float *x, const float *w, const float *b, const 
 }
 #endif
 
-#if defined(__x86_64__) || defined(__i386__)
-typedef struct dw8_job {
-  const float *x, *w, *b, *res;
-  float *y;
-  const conv_geom *g;
-  int64_t C, nblk, per;
-  int act;
-  float p0, p1;
-  _Atomic int failed;
-} dw8_job;
-
-static void dw8_task(void *arg, int64_t t, int tid) {
-  (void)tid;
-  dw8_job *j = arg;
-  const conv_geom *g = j->g;
-  int64_t isz = g->in[1] * g->in[2], osz = g->out[1] * g->out[2], cb = (j->C + 7) / 8;
-  int64_t Hp = (g->out[1] - 1) * g->s[1] + g->k[1], Wp = (g->out[2] - 1) * g->s[2] + g->k[2];
-  float *buf = par_scratch(2, (size_t)(Hp * Wp * 8));
-  if (!buf) { j->failed = 1; return; }
-  for (int64_t bi = t * j->per; bi < (t + 1) * j->per && bi < j->nblk; bi++) {
-    int64_t n = bi / cb, c0 = bi % cb * 8, pl = n * j->C + c0;
-    int nch = j->C - c0 < 8 ? (int)(j->C - c0) : 8;
-    dwconv_c8_avx2(j->x + pl * isz, g->in[1], g->in[2], j->w + c0 * g->k[1] * g->k[2], (int)g->k[1], (int)g->k[2],
-                   (int)g->s[1], (int)g->s[2], (int)g->pb[1], (int)g->pb[2], j->y + pl * osz, g->out[1], g->out[2],
-                   j->b ? j->b + c0 : NULL, j->res ? j->res + pl * osz : NULL, j->act, j->p0, j->p1, nch, buf);
-  }
-}
-#endif
-
 KERNEL(Conv) {
   if (need_inputs(k, 2)) return -1;
   const wm_onnx_tensor *x = k->in[0], *w = k->in[1], *b = kin(k, 2);
@@ -370,19 +341,6 @@ KERNEL(Conv) {
   int64_t Cg = C / G, Mg = M / G, ksz = g.k[0] * g.k[1] * g.k[2], osz = g.out[0] * g.out[1] * g.out[2];
   int64_t isz = g.in[0] * g.in[1] * g.in[2], Kg = Cg * ksz;
   int rc = 0;
-#if defined(__x86_64__) || defined(__i386__)
-  if (G == C && Mg == 1 && g.nsp <= 2 && ck == &cpu_kernels_avx2 && g.out[2] < 8 && g.k[1] * g.k[2] <= 25 &&
-      g.d[1] == 1 && g.d[2] == 1) { /* depthwise on planes narrower than a vector: 8 channels at once (measured:
-                                     * 7x7 planes 1.75x faster; at 14x14 the row-vector kernel stays ahead) */
-    int64_t nblk = N * ((C + 7) / 8), nt = wm_onnx_get_threads();
-    if ((double)N * (double)C * (double)osz * (double)ksz < 150000.0) nt = 1;
-    int64_t per = nt > 1 ? (nblk + nt * 4 - 1) / (nt * 4) : nblk;
-    if (per < 1) per = 1;
-    dw8_job j = {px, pw, pb, pr, y, &g, C, nblk, per, eact, p0, p1, 0};
-    par_for((nblk + per - 1) / per, dw8_task, &j);
-    if (j.failed) rc = kfail(k, "out of memory (depthwise scratch)");
-  } else
-#endif
   if (G == C && Mg == 1 && g.nsp <= 2) { /* depthwise */
     int64_t planes = N * C, nt = wm_onnx_get_threads();
     if ((double)planes * (double)osz * (double)ksz < 150000.0) nt = 1; /* too little work to share */

@@ -170,11 +170,6 @@ extern const cpu_kernels cpu_kernels_avx2;
 /* conv.c's direct 3x3 path (AVX2 only, stride 1 or 2): one output row of 4 channels; see cpu_avx2.c. */
 void conv3x3_row4_avx2(const float *xp, int64_t C, int64_t plane, int64_t Wp, const float *w4, int64_t OW, float *out,
                        int64_t ldo, int stride);
-/* conv.c's depthwise path for small planes (AVX2 only): 8 channels at once; buf holds (OH-1)*sh+kh by
- * (OW-1)*sw+kw by 8 floats. */
-void dwconv_c8_avx2(const float *x, int64_t H, int64_t W, const float *w, int kh, int kw, int sh, int sw, int pt, int pl,
-                    float *y, int64_t OH, int64_t OW, const float *bias, const float *res, int act, float p0, float p1,
-                    int nch, float *buf);
 #endif
 #if defined(__aarch64__)
 extern const cpu_kernels cpu_kernels_neon;
