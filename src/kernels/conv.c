@@ -84,6 +84,8 @@ int conv_read_attrs(onnx_kernel_ctx *k, const wm_onnx_tensor *x, const int64_t *
 typedef struct im2col_ctx {
   const float *x;
   const conv_geom *g;
+  const float *xs; /* stride 2 along W: X's rows split into even then odd columns (W2 each), or NULL */
+  int64_t W2;
 } im2col_ctx;
 
 static void pack_im2col(const void *ctxp, int64_t k0, int64_t kc, int64_t n0, int64_t nc, int nr, float *dst) {
@@ -132,6 +134,10 @@ static void pack_im2col(const void *ctxp, int64_t k0, int64_t kc, int64_t n0, in
         if (sx == 1) {
           memcpy(o + lo, srow + ix + lo, (size_t)(hi - lo) * sizeof(float));
           t = (int)hi;
+        } else if (ic->xs) { /* columns ix + 2t are one run of the even or the odd half of the split row */
+          const float *half = ic->xs + ((c * g->in[0] + iz) * g->in[1] + iy) * 2 * ic->W2 + (ix & 1) * ic->W2;
+          memcpy(o + lo, half + (ix - (ix & 1)) / 2 + lo, (size_t)(hi - lo) * sizeof(float));
+          t = (int)hi;
         } else
           for (; t < hi; t++) o[t] = srow[ix + t * sx];
         for (; t < n; t++) o[t] = 0;
@@ -142,31 +148,70 @@ static void pack_im2col(const void *ctxp, int64_t k0, int64_t kc, int64_t n0, in
   }
 }
 
+/* rows x W -> rows x (W2 even columns, then W2 odd columns); an odd W leaves the last odd slot unused. */
+static void split_even_odd(const float *x, int64_t rows, int64_t W, int64_t W2, float *xs) {
+  for (int64_t r = 0; r < rows; r++, x += W, xs += 2 * W2) {
+    for (int64_t i = 0; i < W; i += 2) xs[i >> 1] = x[i];
+    for (int64_t i = 1; i < W; i += 2) xs[W2 + (i >> 1)] = x[i];
+  }
+}
+
 /* Weights packed once for the GEMM (constant W): one set of A panels per group. */
 typedef struct conv_prep {
   kernel_prep hdr;
   const cpu_kernels *ck;
   int64_t G, Mg, Kg, gstride;
-  float *wp;
+  float *wp;   /* NULL when wino is set */
+  float *wino; /* Winograd-transformed weights (wino_pack_weights), for 3x3 stride-1 convolutions */
+  int64_t wino_stride;
 } conv_prep;
 
 static void conv_prep_free(kernel_prep *p) {
   free(((conv_prep *)p)->wp);
+  free(((conv_prep *)p)->wino);
   free(p);
 }
 
-static conv_prep *conv_make_prep(const float *pw, int64_t G, int64_t Mg, int64_t Kg) {
+/* Winograd F(2x2,3x3) pays from 16 channels in and out (below, the transforms outweigh the saved products), on the
+ * AVX2 kernels its transforms are written for. */
+static int wino_fits(const cpu_kernels *ck, int64_t G, int64_t C, int64_t M) {
+#if defined(__x86_64__) || defined(__i386__)
+  return ck == &cpu_kernels_avx2 && G == 1 && C >= 16 && M >= 16;
+#else
+  (void)ck, (void)G, (void)C, (void)M;
+  return 0;
+#endif
+}
+
+static conv_prep *conv_make_prep(const float *pw, int64_t G, int64_t Mg, int64_t Kg, int wino) {
   const cpu_kernels *ck = cpu_kernels_get();
   conv_prep *cp = calloc(1, sizeof *cp);
   if (!cp) return NULL;
   cp->hdr.free = conv_prep_free;
   cp->ck = ck;
   cp->G = G, cp->Mg = Mg, cp->Kg = Kg;
+  if (wino) { /* the GEMM path then packs the weights per call: only reached if the input's geometry changes */
+    if (!(cp->wino = wino_pack_weights(pw, Mg, Kg / 9, &cp->wino_stride))) { free(cp); return NULL; }
+    return cp;
+  }
   cp->gstride = (Mg + ck->mr - 1) / ck->mr * ck->mr * Kg;
   cp->wp = aligned_alloc(64, ((size_t)(cp->gstride * G) * sizeof(float) + 63) & ~(size_t)63);
   if (!cp->wp) { free(cp); return NULL; }
   for (int64_t gi = 0; gi < G; gi++) gemm_pack_a_to(cp->wp + gi * cp->gstride, pw + gi * Mg * Kg, Kg, 0, Mg, Kg, 1.0f);
   return cp;
+}
+
+/* A 2-D 3x3 Conv with unit strides and dilations whose channel counts suit Winograd (its pads are read at run). */
+static int conv_wino_node(const onnx_node *nd, const wm_onnx_tensor *w, int64_t G) {
+  if (w->ndim != 4 || w->dims[2] != 3 || w->dims[3] != 3) return 0;
+  size_t c;
+  const int64_t *st = attr_ints(nd, "strides", &c);
+  for (size_t i = 0; st && i < c; i++)
+    if (st[i] != 1) return 0;
+  const int64_t *dl = attr_ints(nd, "dilations", &c);
+  for (size_t i = 0; dl && i < c; i++)
+    if (dl[i] != 1) return 0;
+  return wino_fits(cpu_kernels_get(), G, w->dims[1], w->dims[0]);
 }
 
 /* Load-time packing of a Conv's constant float weights (what the first run would otherwise do). */
@@ -175,7 +220,7 @@ void conv_prepare(onnx_node *nd, const wm_onnx_tensor *w) {
   if (nd->prep || w->dtype != WM_ONNX_FLOAT || w->ndim < 3 || G <= 0 || w->dims[0] % G) return;
   int64_t Mg = w->dims[0] / G, Kg = numel_of(w->ndim - 1, w->dims + 1);
   if (Mg == 1 && w->dims[1] == 1) return; /* depthwise: no GEMM */
-  nd->prep = conv_make_prep(w->data, G, Mg, Kg);
+  nd->prep = conv_make_prep(w->data, G, Mg, Kg, conv_wino_node(nd, w, G));
 }
 
 float *dw_padded_plane(const float *x, int64_t H, int64_t W, int kh, int kw, int sh, int sw, int dh, int dw, int pt,
@@ -302,6 +347,27 @@ static int conv3x3_direct(const float *x, const float *w, const float *b, const 
 }
 #endif
 
+/* The node's Winograd weights when they were made for this CPU and these channel counts, else NULL. */
+static const conv_prep *wino_prep(onnx_kernel_ctx *k, const cpu_kernels *ck, int64_t Kg, int64_t M) {
+  const conv_prep *cp = k->prep ? (const conv_prep *)*k->prep : NULL;
+  return cp && cp->wino && cp->ck == ck && cp->G == 1 && cp->Kg == Kg && cp->Mg == M ? cp : NULL;
+}
+
+#ifdef C3_ROW
+/* Up to 128 output channels the direct kernel beats im2col + GEMM at stride 1 (measured: 1.1x at M=128 on 28x28,
+ * 1.7x at M=24 on 160x160, where packing each input nine times for few multiply-adds dominates; equal at 256).
+ * At stride 2 its even/odd shuffles cost more: on AVX2 the GEMM is 1.45x faster at M=128 (56x56 in) and 1.1x at
+ * M=64, the direct kernel 1.3x faster at M=32, and on RGB stems (K=27: packing is most of the GEMM's work) the
+ * direct kernel made squeezenet 5% faster at M=64. */
+static int direct3x3_pays(const cpu_kernels *ck, int stride, int64_t C, int64_t M) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (stride == 2 && ck == &cpu_kernels_avx2) return M <= 32 || C <= 4;
+#endif
+  (void)ck, (void)stride, (void)C;
+  return M <= 128;
+}
+#endif
+
 KERNEL(Conv) {
   if (need_inputs(k, 2)) return -1;
   const wm_onnx_tensor *x = k->in[0], *w = k->in[1], *b = kin(k, 2);
@@ -341,6 +407,7 @@ KERNEL(Conv) {
   int64_t Cg = C / G, Mg = M / G, ksz = g.k[0] * g.k[1] * g.k[2], osz = g.out[0] * g.out[1] * g.out[2];
   int64_t isz = g.in[0] * g.in[1] * g.in[2], Kg = Cg * ksz;
   int rc = 0;
+  const conv_prep *wp;
   if (G == C && Mg == 1 && g.nsp <= 2) { /* depthwise */
     int64_t planes = N * C, nt = wm_onnx_get_threads();
     if ((double)planes * (double)osz * (double)ksz < 150000.0) nt = 1; /* too little work to share */
@@ -349,33 +416,42 @@ KERNEL(Conv) {
     dw_job j = {px, pw, pb, pr, y, &g, C, planes, per, ck, eact, p0, p1};
     par_for((planes + per - 1) / per, dw_task, &j);
   }
+  else if (g.nsp == 2 && g.k[1] == 3 && g.k[2] == 3 && g.s[1] == 1 && g.s[2] == 1 && g.d[1] == 1 && g.d[2] == 1 &&
+           (wp = wino_prep(k, ck, Kg, M)) &&
+           conv3x3_winograd(px, wp->wino, wp->wino_stride, pb, pr, y, N, C, M, g.in[1], g.in[2], g.out[1], g.out[2],
+                            g.pb[1], g.pb[2], eact, p0, p1)) {
+  }
 #ifdef C3_ROW
-  /* up to 128 output channels the direct kernel beats im2col + GEMM (measured: 1.1x at M=128 on 28x28, 1.7x at
-   * M=24 on 160x160, where packing each input nine times for few multiply-adds dominates); equal at 256 */
   else if (ck == &C3_ISA && G == 1 && g.nsp == 2 && g.k[1] == 3 && g.k[2] == 3 && g.s[1] == g.s[2] &&
-           (g.s[1] == 1 || g.s[1] == 2) && g.d[1] == 1 && g.d[2] == 1 && g.pb[1] <= 2 && g.pb[2] <= 2 && M <= 128 &&
-           conv3x3_direct(px, pw, pb, pr, y, N, C, M, &g, ck, eact, p0, p1)) {
+           (g.s[1] == 1 || g.s[1] == 2) && g.d[1] == 1 && g.d[2] == 1 && g.pb[1] <= 2 && g.pb[2] <= 2 &&
+           direct3x3_pays(ck, (int)g.s[1], C, M) && conv3x3_direct(px, pw, pb, pr, y, N, C, M, &g, ck, eact, p0, p1)) {
   }
 #endif
   else {
     conv_prep *cp = k->prep ? *k->prep : NULL;
     if (cp && (cp->ck != ck || cp->G != G || cp->Mg != Mg || cp->Kg != Kg)) cp = NULL;
     if (!cp && k->prep && !*k->prep && (k->const_in & 2) && w->dtype == WM_ONNX_FLOAT)
-      cp = *k->prep = conv_make_prep(pw, G, Mg, Kg);
+      cp = *k->prep = conv_make_prep(pw, G, Mg, Kg, 0);
     int direct = ksz == 1 && g.s[0] == 1 && g.s[1] == 1 && g.s[2] == 1 && !g.pb[0] && !g.pb[1] && !g.pb[2] &&
                  !g.pe[0] && !g.pe[1] && !g.pe[2];
+    /* Stride 2 along W: split each row into its even and odd columns once, so that im2col copies runs instead of
+     * gathering every other element (the 7x7/2 stem of resnet50 spent 43% of its time in that gather). */
+    int64_t W2 = (g.in[2] + 1) / 2;
+    float *xs = !direct && g.s[2] == 2 ? malloc((size_t)(C * g.in[0] * g.in[1] * 2 * W2) * sizeof(float)) : NULL;
     for (int64_t n = 0; n < N; n++)
       for (int64_t gi = 0; gi < G; gi++) {
         const float *xin = px + (n * C + gi * Cg) * isz;
         float *yout = y + (n * M + gi * Mg) * osz;
         gemm_src A = {NULL, pw + gi * Mg * Kg, Kg, 0, 1.0f, NULL, NULL};
-        if (cp) A.packed = cp->wp + gi * cp->gstride;
-        im2col_ctx ic = {xin, &g};
+        if (cp && cp->wp) A.packed = cp->wp + gi * cp->gstride;
+        if (xs && gi == 0) split_even_odd(px + n * C * isz, C * g.in[0] * g.in[1], g.in[2], W2, xs);
+        im2col_ctx ic = {xin, &g, xs ? xs + gi * Cg * g.in[0] * g.in[1] * 2 * W2 : NULL, W2};
         gemm_src B = {NULL, xin, osz, 0, 1.0f, NULL, NULL};
         if (!direct) { B.pack = pack_im2col; B.ctx = &ic; }
         gemm_epi e = {pb ? pb + gi * Mg : NULL, 1, pr ? pr + (n * M + gi * Mg) * osz : NULL, osz, eact, p0, p1};
         sgemm_ex(Mg, osz, Kg, &A, &B, 0, yout, osz, &e);
       }
+    free(xs);
   }
   if (res_late && !rc) rc = late_add_act(k, y, x->ndim, dims, res, act, p0, p1);
   float_release((float *)px, ox);

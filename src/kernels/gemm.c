@@ -280,7 +280,7 @@ void sgemm_ex(int64_t M, int64_t N, int64_t K, const gemm_src *A, const gemm_src
   }
   const cpu_kernels *ck = cpu_kernels_get();
   gemm_job g = {ck, M, N, K, ldc, A, B, accumulate, C, e, M, N, 1};
-  int nt = wm_onnx_get_threads();
+  int nt = par_in_task() ? 1 : wm_onnx_get_threads();
   double flops = 2.0 * (double)M * (double)N * (double)K;
   if (nt > 1 && flops >= PAR_MIN_FLOPS) {
     /* Split the longer side of C in whole tiles (blocks never share a tile, so threads never write the same

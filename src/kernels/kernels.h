@@ -227,8 +227,19 @@ void matmul_prepare(onnx_node *nd, const wm_onnx_tensor *b);
  * and returns when all are done. Calls from inside a task run inline. */
 typedef void (*par_task_fn)(void *arg, int64_t task, int tid);
 void par_for(int64_t ntasks, par_task_fn fn, void *arg);
-/* Per-thread scratch of at least n floats, 64-byte aligned, kept between calls (contents undefined). */
+/* Nonzero inside a par_for task (where a nested par_for runs inline, so splitting work again only costs). */
+int par_in_task(void);
+/* Per-thread scratch of at least n floats, 64-byte aligned, kept between calls (contents undefined). Slots: 0/1 the
+ * GEMM's packed B/A blocks, 2 padded depthwise planes, 3 direct-conv rows, 4/5 Winograd blocks. */
+#define PAR_SCRATCH_SLOTS 6
 float *par_scratch(int slot, size_t n);
+
+/* Winograd F(2x2,3x3) for 3x3 stride-1 undilated convolution (winograd.c): weights transformed and packed once
+ * (16 A operands, stride floats apart), then Y = epilogue(conv(X)) for N images; 1 when done, 0 out of memory. */
+float *wino_pack_weights(const float *w, int64_t M, int64_t C, int64_t *stride);
+int conv3x3_winograd(const float *x, const float *u, int64_t ustride, const float *b, const float *res, float *y,
+                     int64_t N, int64_t C, int64_t M, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t pt,
+                     int64_t pl, int act, float p0, float p1);
 
 /* y (ndim, dims) = act(y + broadcast(r)): a fused residual/bias Add applied after a GEMM or convolution. */
 int late_add_act(onnx_kernel_ctx *k, float *y, int ndim, const int64_t *dims, const wm_onnx_tensor *r, int act, float p0,

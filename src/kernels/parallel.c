@@ -30,8 +30,8 @@ int wm_onnx_get_threads(void) {
 }
 
 /* ---- per-thread scratch: grows on demand, kept for the thread's life (reachable, so not a leak) ---- */
-static _Thread_local float *t_scratch[4];
-static _Thread_local size_t t_scratch_cap[4];
+static _Thread_local float *t_scratch[PAR_SCRATCH_SLOTS];
+static _Thread_local size_t t_scratch_cap[PAR_SCRATCH_SLOTS];
 
 float *par_scratch(int slot, size_t n) {
   if (n <= t_scratch_cap[slot]) return t_scratch[slot];
@@ -131,6 +131,8 @@ static int ensure_workers(pool *p, int n) {
   }
   return p->nworkers;
 }
+
+int par_in_task(void) { return t_in_task; }
 
 void par_for(int64_t ntasks, par_task_fn fn, void *arg) {
   if (ntasks <= 0) return;

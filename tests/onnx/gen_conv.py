@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+# gen_conv.py — writes tests/onnx/conv_wino_*/ and conv_dw_*/: Conv cases for the Winograd path (3x3 stride 1,
+# src/kernels/winograd.c) and the depthwise kernels (3x3 and 5x5, stride 1 and 2): grids narrower than a vector, row
+# tails, planes down to 1x1, odd and asymmetric pads, batches, fused bias/residual/activation. Integer data keep every
+# result exact (Winograd's transforms only scale by 1/2 and 1/4), so any indexing slip shows. Needs python3-onnx and
+# python3-numpy.
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(sys.argv[0]))
+rng = np.random.default_rng(20261125)
+
+
+def conv_ref(x, w, b, pads, stride=1, group=1):
+    n, c, h, wd = x.shape
+    m, k = w.shape[0], w.shape[2]
+    pt, pl, pb, pr = pads
+    xp = np.zeros((n, c, h + pt + pb, wd + pl + pr), dtype=np.int64)
+    xp[:, :, pt:pt + h, pl:pl + wd] = x
+    oh, ow = (h + pt + pb - k) // stride + 1, (wd + pl + pr - k) // stride + 1
+    y = np.zeros((n, m, oh, ow), dtype=np.int64)
+    for ky in range(k):
+        for kx in range(k):
+            win = xp[:, :, ky:ky + (oh - 1) * stride + 1:stride, kx:kx + (ow - 1) * stride + 1:stride]
+            if group == 1:
+                y += np.einsum('nchw,mc->nmhw', win, w[:, :, ky, kx])
+            else:  # depthwise: one input channel per output channel
+                y += win * w[:, 0, ky, kx].reshape(1, m, 1, 1)
+    return y + b.reshape(1, m, 1, 1)
+
+
+def case(name, n, c, m, h, wd, pads, act=None, residual=False, k=3, stride=1, group=1, prefix='conv_wino_'):
+    x = rng.integers(-3, 4, size=(n, c, h, wd))
+    w = rng.integers(-2, 3, size=(m, c // group, k, k))
+    b = rng.integers(-20, 21, size=(m,))
+    y = conv_ref(x, w, b, pads, stride, group)
+    inputs = [helper.make_tensor_value_info('x', TensorProto.FLOAT, list(x.shape))]
+    feeds = [x]
+    nodes = [helper.make_node('Conv', ['x', 'w', 'b'], ['c'], kernel_shape=[k, k], pads=list(pads), strides=[stride, stride],
+                              group=group)]
+    last = 'c'
+    if residual:
+        r = rng.integers(-50, 51, size=y.shape)
+        inputs.append(helper.make_tensor_value_info('r', TensorProto.FLOAT, list(y.shape)))
+        feeds.append(r)
+        nodes.append(helper.make_node('Add', ['c', 'r'], ['s']))
+        last, y = 's', y + r
+    if act == 'Relu':
+        nodes.append(helper.make_node('Relu', [last], ['y']))
+        y = np.maximum(y, 0)
+    elif act == 'Clip':
+        nodes.append(helper.make_node('Clip', [last, 'lo', 'hi'], ['y']))
+        y = np.clip(y, 0, 60)
+    else:
+        nodes.append(helper.make_node('Identity', [last], ['y']))
+    inits = [numpy_helper.from_array(w.astype(np.float32), 'w'), numpy_helper.from_array(b.astype(np.float32), 'b'),
+             numpy_helper.from_array(np.array(0, np.float32), 'lo'), numpy_helper.from_array(np.array(60, np.float32), 'hi')]
+    if act != 'Clip':
+        inits = inits[:2]
+    graph = helper.make_graph(nodes, name, inputs, [helper.make_tensor_value_info('y', TensorProto.FLOAT, list(y.shape))],
+                              inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)])
+    model.ir_version = 8
+    d = os.path.join(HERE, prefix + name)
+    os.makedirs(os.path.join(d, 'test_data_set_0'), exist_ok=True)
+    onnx.save(model, os.path.join(d, 'model.onnx'))
+    for i, (vi, v) in enumerate(zip(inputs, feeds)):
+        t = numpy_helper.from_array(v.astype(np.float32), vi.name)
+        open(os.path.join(d, 'test_data_set_0', 'input_%d.pb' % i), 'wb').write(t.SerializeToString())
+    t = numpy_helper.from_array(y.astype(np.float32), 'y')
+    open(os.path.join(d, 'test_data_set_0', 'output_0.pb'), 'wb').write(t.SerializeToString())
+
+
+case('narrow_batch', 2, 16, 24, 9, 9, (1, 1, 1, 1), act='Relu')           # 5 tiles a row: groups of four
+case('tail_asym_residual', 1, 17, 16, 10, 19, (1, 0, 1, 2), act='Relu', residual=True)  # 10 tiles: overlapping group
+case('single_tile', 1, 16, 16, 3, 3, (0, 0, 0, 0))                        # one output
+case('wide_pad2_clip', 1, 20, 18, 6, 37, (2, 2, 2, 2), act='Clip')        # odd width, 20 tiles a row
+case('tall_odd', 1, 32, 40, 23, 7, (1, 1, 0, 1))                          # odd height, last tile row half used
+
+# depthwise: (H, W, kernel, stride, pads top/left/bottom/right, channels, batch, activation, residual)
+for i, (h, wd, k, st, pads, c, n, act, res) in enumerate([
+        (7, 7, 3, 1, (1, 1, 1, 1), 9, 1, 'Clip', False), (14, 14, 3, 2, (1, 1, 1, 1), 8, 2, 'Relu', True),
+        (1, 1, 3, 1, (1, 1, 1, 1), 3, 1, None, False), (2, 3, 5, 1, (2, 2, 2, 2), 3, 1, 'Relu', False),
+        (5, 9, 5, 2, (2, 2, 3, 3), 16, 1, None, True), (11, 13, 3, 2, (0, 0, 0, 0), 9, 1, 'Clip', False),
+        (3, 40, 3, 1, (0, 1, 2, 0), 8, 1, 'Relu', True), (40, 3, 5, 1, (2, 2, 2, 2), 3, 2, None, False),
+        (23, 31, 5, 2, (2, 2, 2, 2), 9, 1, 'Clip', True), (28, 28, 3, 1, (1, 1, 1, 1), 16, 1, 'Relu', False),
+        (17, 17, 5, 1, (0, 2, 3, 0), 8, 1, None, True), (56, 56, 3, 2, (1, 1, 1, 1), 3, 1, 'Clip', False),
+        (16, 16, 3, 2, (1, 1, 2, 2), 8, 1, None, False), (10, 10, 5, 2, (0, 0, 0, 0), 3, 1, 'Relu', True)]):
+    case('%02d_%dx%d_k%ds%d' % (i, h, wd, k, st), n, c, c, h, wd, pads, act=act, residual=res, k=k, stride=st,
+         group=c, prefix='conv_dw_')
