@@ -194,6 +194,41 @@ static void gemm_avx2(int64_t kc, const float *restrict a, const float *restrict
   gemm_store_tile(&acc[0][0], NR, c, ldc, mr, nr, flags, e, row, col);
 }
 
+/* The 6x16 tile reading B in place (row k at b + k*ldb) instead of from a packed panel: for 1x1 convolutions and
+ * other plain B operands with few rows of A per column panel, packing B cost as much as the multiply-adds it fed. */
+static void gemm_avx2_ldb(int64_t kc, const float *restrict a, const float *restrict b, int64_t ldb, float *c,
+                          int64_t ldc, int mr, int flags, const gemm_epi *e, int64_t row, int64_t col) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (int64_t k = 0; k < kc; k++, a += MR, b += ldb) {
+    __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), av;
+    av = _mm256_broadcast_ss(a + 0); c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
+    av = _mm256_broadcast_ss(a + 1); c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);
+    av = _mm256_broadcast_ss(a + 2); c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);
+    av = _mm256_broadcast_ss(a + 3); c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);
+    av = _mm256_broadcast_ss(a + 4); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);
+    av = _mm256_broadcast_ss(a + 5); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
+  }
+  if (mr == MR) {
+    store_row(c, c00, c01, flags, e, row, col);
+    store_row(c + ldc, c10, c11, flags, e, row + 1, col);
+    store_row(c + 2 * ldc, c20, c21, flags, e, row + 2, col);
+    store_row(c + 3 * ldc, c30, c31, flags, e, row + 3, col);
+    store_row(c + 4 * ldc, c40, c41, flags, e, row + 4, col);
+    store_row(c + 5 * ldc, c50, c51, flags, e, row + 5, col);
+    return;
+  }
+  float acc[MR][NR] __attribute__((aligned(32)));
+  _mm256_store_ps(acc[0], c00); _mm256_store_ps(acc[0] + 8, c01);
+  _mm256_store_ps(acc[1], c10); _mm256_store_ps(acc[1] + 8, c11);
+  _mm256_store_ps(acc[2], c20); _mm256_store_ps(acc[2] + 8, c21);
+  _mm256_store_ps(acc[3], c30); _mm256_store_ps(acc[3] + 8, c31);
+  _mm256_store_ps(acc[4], c40); _mm256_store_ps(acc[4] + 8, c41);
+  _mm256_store_ps(acc[5], c50); _mm256_store_ps(acc[5] + 8, c51);
+  for (int i = 0; i < mr; i++)
+    store_row(c + i * ldc, _mm256_load_ps(acc[i]), _mm256_load_ps(acc[i] + 8), flags, e, row + i, col);
+}
+
 /* 8 outputs of a stride-2 row: x[0], x[2], ..., x[14] */
 static inline __m256 load_even(const float *x) {
   __m256 lo = _mm256_loadu_ps(x), hi = _mm256_loadu_ps(x + 8);
@@ -426,7 +461,7 @@ void conv3x3_row4_avx2(const float *xp, int64_t C, int64_t plane, int64_t Wp, co
   else conv3x3_row4(xp, C, plane, Wp, w4, OW, out, ldo, 1);
 }
 
-const cpu_kernels cpu_kernels_avx2 = {"avx2", MR, NR, gemm_avx2, act_avx2, dwconv_avx2};
+const cpu_kernels cpu_kernels_avx2 = {"avx2", MR, NR, gemm_avx2, act_avx2, dwconv_avx2, gemm_avx2_ldb};
 
 #if defined(__clang__)
 #pragma clang attribute pop

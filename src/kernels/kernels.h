@@ -161,6 +161,9 @@ typedef struct cpu_kernels {
   /* one depthwise 2-D plane: y[OH][OW] = epilogue(sum over taps w[kh][kw] * x[H][W]) with zero padding */
   void (*dwconv)(const float *x, int64_t H, int64_t W, const float *w, int kh, int kw, int sh, int sw, int dh, int dw,
                  int pt, int pl, float *y, int64_t OH, int64_t OW, float bias, const float *res, int act, float p0, float p1);
+  /* optional: C[0:mr, 0:nr] (+)= a-panel x B read in place (row k at b + k*ldb, nr columns), a full-width tile */
+  void (*gemm_ldb)(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, int mr, int flags,
+                   const gemm_epi *e, int64_t row, int64_t col);
 } cpu_kernels;
 
 const cpu_kernels *cpu_kernels_get(void);
