@@ -121,6 +121,36 @@ static inline __attribute__((always_inline)) void store_row(float *c, __m256 lo,
   _mm256_storeu_ps(c + 8, hi);
 }
 
+/* The finished accumulators of a 6x16 tile (mr x nr of it in C) through the epilogue. */
+static inline __attribute__((always_inline)) void store_6x16(float *c, int64_t ldc, int mr, int nr, int flags,
+                                                             const gemm_epi *e, int64_t row, int64_t col, __m256 c00,
+                                                             __m256 c01, __m256 c10, __m256 c11, __m256 c20, __m256 c21,
+                                                             __m256 c30, __m256 c31, __m256 c40, __m256 c41, __m256 c50,
+                                                             __m256 c51) {
+  if (mr == MR && nr == NR) {
+    store_row(c, c00, c01, flags, e, row, col);
+    store_row(c + ldc, c10, c11, flags, e, row + 1, col);
+    store_row(c + 2 * ldc, c20, c21, flags, e, row + 2, col);
+    store_row(c + 3 * ldc, c30, c31, flags, e, row + 3, col);
+    store_row(c + 4 * ldc, c40, c41, flags, e, row + 4, col);
+    store_row(c + 5 * ldc, c50, c51, flags, e, row + 5, col);
+    return;
+  }
+  float acc[MR][NR] __attribute__((aligned(32)));
+  _mm256_store_ps(acc[0], c00); _mm256_store_ps(acc[0] + 8, c01);
+  _mm256_store_ps(acc[1], c10); _mm256_store_ps(acc[1] + 8, c11);
+  _mm256_store_ps(acc[2], c20); _mm256_store_ps(acc[2] + 8, c21);
+  _mm256_store_ps(acc[3], c30); _mm256_store_ps(acc[3] + 8, c31);
+  _mm256_store_ps(acc[4], c40); _mm256_store_ps(acc[4] + 8, c41);
+  _mm256_store_ps(acc[5], c50); _mm256_store_ps(acc[5] + 8, c51);
+  if (nr == NR) {
+    for (int i = 0; i < mr; i++)
+      store_row(c + i * ldc, _mm256_load_ps(acc[i]), _mm256_load_ps(acc[i] + 8), flags, e, row + i, col);
+    return;
+  }
+  gemm_store_tile(&acc[0][0], NR, c, ldc, mr, nr, flags, e, row, col);
+}
+
 /* A tile at most 8 columns wide (the right edge of C): half the work of the full kernel. */
 static void gemm_avx2_n8(int64_t kc, const float *restrict a, const float *restrict b, float *c, int64_t ldc, int mr,
                          int nr, int flags, const gemm_epi *e, int64_t row, int64_t col) {
@@ -170,28 +200,7 @@ static void gemm_avx2(int64_t kc, const float *restrict a, const float *restrict
     b += NR;
   }
 #undef STEP
-  if (mr == MR && nr == NR) {
-    store_row(c, c00, c01, flags, e, row, col);
-    store_row(c + ldc, c10, c11, flags, e, row + 1, col);
-    store_row(c + 2 * ldc, c20, c21, flags, e, row + 2, col);
-    store_row(c + 3 * ldc, c30, c31, flags, e, row + 3, col);
-    store_row(c + 4 * ldc, c40, c41, flags, e, row + 4, col);
-    store_row(c + 5 * ldc, c50, c51, flags, e, row + 5, col);
-    return;
-  }
-  float acc[MR][NR] __attribute__((aligned(32)));
-  _mm256_store_ps(acc[0], c00); _mm256_store_ps(acc[0] + 8, c01);
-  _mm256_store_ps(acc[1], c10); _mm256_store_ps(acc[1] + 8, c11);
-  _mm256_store_ps(acc[2], c20); _mm256_store_ps(acc[2] + 8, c21);
-  _mm256_store_ps(acc[3], c30); _mm256_store_ps(acc[3] + 8, c31);
-  _mm256_store_ps(acc[4], c40); _mm256_store_ps(acc[4] + 8, c41);
-  _mm256_store_ps(acc[5], c50); _mm256_store_ps(acc[5] + 8, c51);
-  if (nr == NR) {
-    for (int i = 0; i < mr; i++)
-      store_row(c + i * ldc, _mm256_load_ps(acc[i]), _mm256_load_ps(acc[i] + 8), flags, e, row + i, col);
-    return;
-  }
-  gemm_store_tile(&acc[0][0], NR, c, ldc, mr, nr, flags, e, row, col);
+  store_6x16(c, ldc, mr, nr, flags, e, row, col, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
 }
 
 /* The 6x16 tile reading B in place (row k at b + k*ldb) instead of from a packed panel: for 1x1 convolutions and
@@ -209,24 +218,7 @@ static void gemm_avx2_ldb(int64_t kc, const float *restrict a, const float *rest
     av = _mm256_broadcast_ss(a + 4); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);
     av = _mm256_broadcast_ss(a + 5); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
   }
-  if (mr == MR) {
-    store_row(c, c00, c01, flags, e, row, col);
-    store_row(c + ldc, c10, c11, flags, e, row + 1, col);
-    store_row(c + 2 * ldc, c20, c21, flags, e, row + 2, col);
-    store_row(c + 3 * ldc, c30, c31, flags, e, row + 3, col);
-    store_row(c + 4 * ldc, c40, c41, flags, e, row + 4, col);
-    store_row(c + 5 * ldc, c50, c51, flags, e, row + 5, col);
-    return;
-  }
-  float acc[MR][NR] __attribute__((aligned(32)));
-  _mm256_store_ps(acc[0], c00); _mm256_store_ps(acc[0] + 8, c01);
-  _mm256_store_ps(acc[1], c10); _mm256_store_ps(acc[1] + 8, c11);
-  _mm256_store_ps(acc[2], c20); _mm256_store_ps(acc[2] + 8, c21);
-  _mm256_store_ps(acc[3], c30); _mm256_store_ps(acc[3] + 8, c31);
-  _mm256_store_ps(acc[4], c40); _mm256_store_ps(acc[4] + 8, c41);
-  _mm256_store_ps(acc[5], c50); _mm256_store_ps(acc[5] + 8, c51);
-  for (int i = 0; i < mr; i++)
-    store_row(c + i * ldc, _mm256_load_ps(acc[i]), _mm256_load_ps(acc[i] + 8), flags, e, row + i, col);
+  store_6x16(c, ldc, mr, NR, flags, e, row, col, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
 }
 
 /* 8 outputs of a stride-2 row: x[0], x[2], ..., x[14] */
