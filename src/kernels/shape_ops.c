@@ -232,6 +232,28 @@ KERNEL(Tile) {
   return 0;
 }
 
+typedef struct concat_job {
+  const wm_onnx_tensor *const *ts;
+  int n, nd;
+  char *o;
+  int64_t orow, inner_bytes;
+  int axis;
+  int64_t outer;
+} concat_job;
+
+/* Input i's rows into their place in every output row. */
+static void concat_task(void *arg, int64_t i, int tid) {
+  (void)tid;
+  const concat_job *j = arg;
+  if (j->ts[i]->ndim != j->nd) return;
+  int64_t pos = 0;
+  for (int64_t p = 0; p < i; p++)
+    if (j->ts[p]->ndim == j->nd) pos += j->ts[p]->dims[j->axis] * j->inner_bytes;
+  int64_t chunk = j->ts[i]->dims[j->axis] * j->inner_bytes;
+  for (int64_t r = 0; r < j->outer; r++)
+    memcpy(j->o + r * j->orow + pos, (const char *)j->ts[i]->data + r * chunk, (size_t)chunk);
+}
+
 KERNEL(Concat) {
   const wm_onnx_tensor *ts[64];
   int n = 0;
@@ -255,17 +277,16 @@ KERNEL(Concat) {
       if (d != axis && ts[i]->dims[d] != ref->dims[d]) return kfail(k, "input %d dimension %d mismatch", i, d);
     dims[axis] += ts[i]->dims[axis];
   }
-  if (out_alloc(k, 0, ref->dtype, nd, dims)) return -1;
+  if (out_alloc_nz(k, 0, ref->dtype, nd, dims)) return -1; /* every byte is copied below */
   size_t es = esize(ref);
   int64_t outer = numel_of(axis, dims), inner = numel_of(nd - axis - 1, dims + axis + 1);
-  char *o = k->out[0]->data;
-  int64_t orow = dims[axis] * inner * (int64_t)es, pos = 0;
-  for (int i = 0; i < n; i++) {
-    if (ts[i]->ndim != nd) continue;
-    int64_t chunk = ts[i]->dims[axis] * inner * (int64_t)es;
-    for (int64_t r = 0; r < outer; r++) memcpy(o + r * orow + pos, (const char *)ts[i]->data + r * chunk, (size_t)chunk);
-    pos += chunk;
-  }
+  concat_job j = {ts, n, nd, (char *)k->out[0]->data, dims[axis] * inner * (int64_t)es, inner * (int64_t)es, axis, outer};
+  /* big copies go to the thread pool, a piece per input: at two threads each half of a channel concat was
+   * written by the other core's convolution, and one thread pulling both cost 2.5x the single-thread time */
+  int64_t bytes = outer * j.orow;
+  if (bytes >= (1 << 18) && wm_onnx_get_threads() > 1) par_for(n, concat_task, &j);
+  else
+    for (int i = 0; i < n; i++) concat_task(&j, i, 0);
   return 0;
 }
 
