@@ -202,7 +202,7 @@ static int do_resize(onnx_kernel_ctx *k, const wm_onnx_tensor *x, const resize_c
     cur_dims[ax] = out;
   }
   free(tp);
-  float *y = float_out(k, 0, x->dtype, nd, cur_dims);
+  float *y = float_out_nz(k, 0, x->dtype, nd, cur_dims); /* all of it is copied below */
   if (!y) { if (cur_owned) free(cur); return -1; }
   memcpy(y, cur, (size_t)numel_of(nd, cur_dims) * sizeof(float));
   if (cur_owned) free(cur);
