@@ -282,6 +282,9 @@ int conv3x3_winograd(const float *x, const float *u, int64_t ustride, const floa
   int64_t Hp = 2 * TH + 2, Wp = 2 * TW + 2;
   if (Hp < pt + H) Hp = pt + H;
   if (Wp < pl + W) Wp = pl + W;
+  /* a block is at least one tile row: refuse rows so wide that it would pass 64 MB (the caller falls back to the
+   * GEMM path) rather than allocate that much */
+  if (16 * (C + M) * TW > ((int64_t)1 << 24)) return 0;
   /* about 1 MB of transformed input and products per block: they stay in L2/L3 between the three phases */
   int64_t want = (int64_t)(256 * 1024) / (16 * (C + M));
   int64_t rows = want / TW < 1 ? 1 : want / TW;
