@@ -151,6 +151,28 @@ static inline __attribute__((always_inline)) void store_6x16(float *c, int64_t l
   gemm_store_tile(&acc[0][0], NR, c, ldc, mr, nr, flags, e, row, col);
 }
 
+/* A tile of at most 3 columns (the right edge of C, e.g. 49 = 3 x 16 + 1 on 7x7 feature maps): the six rows of A
+ * as one vector times each column's B value, one multiply-add per column and step where the 8-column kernel
+ * spends six. The mask keeps the A load inside the panel (the last step's row ends the buffer). */
+static void gemm_avx2_n3(int64_t kc, const float *restrict a, const float *restrict b, float *c, int64_t ldc, int mr,
+                         int nr, int flags, const gemm_epi *e, int64_t row, int64_t col) {
+  const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+  __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0;
+  for (int64_t k = 0; k < kc; k++, a += MR, b += NR) {
+    __m256 av = _mm256_maskload_ps(a, six);
+    c0 = _mm256_fmadd_ps(av, _mm256_broadcast_ss(b + 0), c0);
+    c1 = _mm256_fmadd_ps(av, _mm256_broadcast_ss(b + 1), c1);
+    c2 = _mm256_fmadd_ps(av, _mm256_broadcast_ss(b + 2), c2);
+  }
+  float t[3][8] __attribute__((aligned(32))), acc[MR][3];
+  _mm256_store_ps(t[0], c0);
+  _mm256_store_ps(t[1], c1);
+  _mm256_store_ps(t[2], c2);
+  for (int i = 0; i < MR; i++)
+    for (int j = 0; j < 3; j++) acc[i][j] = t[j][i];
+  gemm_store_tile(&acc[0][0], 3, c, ldc, mr, nr, flags, e, row, col);
+}
+
 /* A tile at most 8 columns wide (the right edge of C): half the work of the full kernel. */
 static void gemm_avx2_n8(int64_t kc, const float *restrict a, const float *restrict b, float *c, int64_t ldc, int mr,
                          int nr, int flags, const gemm_epi *e, int64_t row, int64_t col) {
@@ -176,6 +198,10 @@ static void gemm_avx2_n8(int64_t kc, const float *restrict a, const float *restr
 
 static void gemm_avx2(int64_t kc, const float *restrict a, const float *restrict b, float *c, int64_t ldc, int mr,
                       int nr, int flags, const gemm_epi *e, int64_t row, int64_t col) {
+  if (nr <= 3) {
+    gemm_avx2_n3(kc, a, b, c, ldc, mr, nr, flags, e, row, col);
+    return;
+  }
   if (nr <= 8) {
     gemm_avx2_n8(kc, a, b, c, ldc, mr, nr, flags, e, row, col);
     return;
