@@ -81,6 +81,31 @@ static inline void tap_range(int64_t o, int64_t s, int64_t pb, int64_t d, int64_
   *t1 = b;
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+/* t[i] = row[i] > t[i] ? row[i] : t[i] (vmaxps keeps its second operand on NaN, like the C), whole vectors;
+ * returns how many were done. */
+__attribute__((target("avx2"))) static int64_t rowmax_avx2(float *t, const float *row, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(t + i, _mm256_max_ps(_mm256_loadu_ps(row + i), _mm256_loadu_ps(t + i)));
+  return i;
+}
+
+/* y[o] = max(q[2o], q[2o+1], q[2o+2]) with the C's NaN order, eight at a time (reads up to q[2n+15]); returns
+ * how many were done. The stride-2 3-wide window of the CNN stems' MaxPool. */
+__attribute__((target("avx2"))) static int64_t max3s2_avx2(const float *q, float *y, int64_t n) {
+  int64_t o = 0;
+  for (; o + 8 <= n; o += 8, q += 16) {
+    __m256 lo = _mm256_loadu_ps(q), hi = _mm256_loadu_ps(q + 8), lo2 = _mm256_loadu_ps(q + 2), hi2 = _mm256_loadu_ps(q + 10);
+    __m256 a = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0)), b = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
+    __m256 c = _mm256_shuffle_ps(lo2, hi2, _MM_SHUFFLE(2, 0, 2, 0));
+    __m256 m = _mm256_max_ps(_mm256_max_ps(a, b), c); /* lanes in 0 1 4 5 2 3 6 7 order: fixed below */
+    _mm256_storeu_ps(y + o, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(m), _MM_SHUFFLE(3, 1, 2, 0))));
+  }
+  return o;
+}
+#endif
+
 static void fpool_task(void *arg, int64_t plane, int tid) {
   (void)tid;
   const fpool_job *j = arg;
@@ -102,8 +127,12 @@ static void fpool_task(void *arg, int64_t plane, int tid) {
     fx1 = fx0;
     while (fx1 < OW && xr[4 * fx1] == 0 && xr[4 * fx1 + 1] == g->k[2]) fx1++;
   }
-  float rowbuf[1024];
-  float *t = g->d[1] == 1 && g->d[2] == 1 && xr ? (W <= 1024 ? rowbuf : malloc((size_t)W * sizeof(float))) : NULL;
+  /* 32 floats of slack: the vector loops below may read (not use) past the row */
+  float rowbuf[1024 + 32];
+  float *t = g->d[1] == 1 && g->d[2] == 1 && xr ? (W <= 1024 ? rowbuf : malloc((size_t)(W + 32) * sizeof(float))) : NULL;
+#if defined(__x86_64__) || defined(__i386__)
+  int avx2 = cpu_kernels_get() == &cpu_kernels_avx2;
+#endif
   for (int64_t oy = 0; t && oy < OH; oy++) {
     int64_t y0, y1, py0, py1;
     tap_range(oy, g->s[1], g->pb[1], 1, g->k[1], 0, H, &y0, &y1);
@@ -115,9 +144,13 @@ static void fpool_task(void *arg, int64_t plane, int tid) {
       memcpy(t, x + (iy0 + y0) * W, (size_t)W * sizeof(float));
       for (int64_t ky = y0 + 1; ky < y1; ky++) {
         const float *row = x + (iy0 + ky) * W;
-        if (j->kind == P_MAX)
-          for (int64_t ix = 0; ix < W; ix++) t[ix] = row[ix] > t[ix] ? row[ix] : t[ix];
-        else
+        if (j->kind == P_MAX) {
+          int64_t ix = 0;
+#if defined(__x86_64__) || defined(__i386__)
+          if (avx2) ix = rowmax_avx2(t, row, W);
+#endif
+          for (; ix < W; ix++) t[ix] = row[ix] > t[ix] ? row[ix] : t[ix];
+        } else
           for (int64_t ix = 0; ix < W; ix++) t[ix] += row[ix];
       }
     }
@@ -125,11 +158,16 @@ static void fpool_task(void *arg, int64_t plane, int tid) {
     if (j->kind == P_MAX && y0 < y1 && fx0 < fx1) { /* whole windows: straight-line max the compiler vectorises */
       int64_t K = g->k[2], S = g->s[2];
       const float *tb = t - g->pb[2];
-      if (K == 3 && S == 2)
-        for (int64_t ox = fx0; ox < fx1; ox++) {
+      if (K == 3 && S == 2) {
+        int64_t ox = fx0;
+#if defined(__x86_64__) || defined(__i386__)
+        if (avx2) ox += max3s2_avx2(tb + 2 * fx0, yr + fx0, fx1 - fx0);
+#endif
+        for (; ox < fx1; ox++) {
           float a = tb[2 * ox], b = tb[2 * ox + 1], c = tb[2 * ox + 2], m = a > b ? a : b;
           yr[ox] = m > c ? m : c;
         }
+      }
       else if (K == 2 && S == 2)
         for (int64_t ox = fx0; ox < fx1; ox++) {
           float a = tb[2 * ox], b = tb[2 * ox + 1];
