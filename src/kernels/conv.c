@@ -195,8 +195,10 @@ static conv_prep *conv_make_prep(const float *pw, int64_t G, int64_t Mg, int64_t
     return cp;
   }
   cp->gstride = (Mg + ck->mr - 1) / ck->mr * ck->mr * Kg;
-  cp->wp = aligned_alloc(64, ((size_t)(cp->gstride * G) * sizeof(float) + 63) & ~(size_t)63);
+  size_t bytes = ((size_t)(cp->gstride * G) * sizeof(float) + 63) & ~(size_t)63;
+  cp->wp = aligned_alloc(64, bytes);
   if (!cp->wp) { free(cp); return NULL; }
+  wm_prefault(cp->wp, bytes);
   for (int64_t gi = 0; gi < G; gi++) gemm_pack_a_to(cp->wp + gi * cp->gstride, pw + gi * Mg * Kg, Kg, 0, Mg, Kg, 1.0f);
   return cp;
 }

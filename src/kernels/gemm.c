@@ -182,7 +182,7 @@ float *gemm_pack_a_alloc(const float *A, int64_t lda, int trans, int64_t M, int6
   int64_t panels = (M + ck->mr - 1) / ck->mr;
   size_t bytes = ((size_t)(panels * ck->mr * (K ? K : 1)) * sizeof(float) + 63) & ~(size_t)63;
   float *d = aligned_alloc(64, bytes);
-  if (d) gemm_pack_a_to(d, A, lda, trans, M, K, alpha);
+  if (d) wm_prefault(d, bytes), gemm_pack_a_to(d, A, lda, trans, M, K, alpha);
   return d;
 }
 
@@ -192,6 +192,7 @@ float *gemm_pack_b_alloc(const float *B, int64_t ldb, int trans, int64_t K, int6
   size_t bytes = ((size_t)(panels * ck->nr * (K ? K : 1)) * sizeof(float) + 63) & ~(size_t)63;
   float *d = aligned_alloc(64, bytes);
   if (!d) return NULL;
+  wm_prefault(d, bytes);
   gemm_src s = {NULL, B, ldb, trans, 1.0f, NULL, NULL};
   pack_b_plain(&s, 0, K, 0, N, ck->nr, K * ck->nr, d);
   return d;

@@ -9,8 +9,10 @@ float *wino_pack_weights(const float *w, int64_t M, int64_t C, int64_t *stride) 
   const cpu_kernels *ck = cpu_kernels_get();
   int mr = ck->mr;
   int64_t s = (M + mr - 1) / mr * mr * C;
-  float *u = aligned_alloc(64, ((size_t)(16 * s) * sizeof(float) + 63) & ~(size_t)63);
+  size_t bytes = ((size_t)(16 * s) * sizeof(float) + 63) & ~(size_t)63;
+  float *u = aligned_alloc(64, bytes);
   if (!u) return NULL;
+  wm_prefault(u, bytes);
   if (M % mr) /* the last panel's rows past M stay zero */
     for (int xi = 0; xi < 16; xi++) memset(u + xi * s + M / mr * mr * C, 0, (size_t)(mr * C) * sizeof(float));
   /* written straight into the packed panel layout (panel m / mr holds [C][mr]): the weights of a big model are

@@ -2,6 +2,7 @@
  * (possibly mmap'ed) buffer. Weights stay in place when aligned; external-data files are mapped read-only. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sys/mman.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -442,6 +443,7 @@ static int parse_tensor(pctx *pc, pb_reader r, wm_onnx_tensor *t, const char **n
     /* misaligned or standalone: copy so kernels can use typed loads */
     t->data = malloc(nbytes ? nbytes : 1);
     if (!t->data) return fail(pc, start, "out of memory (%zu bytes)", nbytes);
+    wm_prefault(t->data, nbytes);
     if (packed4) unpack4(t->data, src, nbytes, dtype == WM_ONNX_INT4);
     else if (nbytes) memcpy(t->data, src, nbytes);
     if (copy) t->flags |= WM_ONNX_TENSOR_OWNED;
@@ -794,4 +796,14 @@ int onnx_parse_tensor_owned(const uint8_t *buf, size_t len, wm_onnx_tensor *t, c
     t->data = NULL;
   }
   return rc;
+}
+
+void wm_prefault(void *p, size_t n) {
+#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
+  if (n < ((size_t)1 << 20)) return;
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), lo = ((uintptr_t)p + page - 1) & ~(page - 1), hi = ((uintptr_t)p + n) & ~(page - 1);
+  if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE); /* best effort: older kernels say EINVAL */
+#else
+  (void)p, (void)n;
+#endif
 }

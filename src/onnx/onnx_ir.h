@@ -198,4 +198,8 @@ const onnx_vtype *onnx_vtype_of(const wm_onnx_model *m, int id);
 /* "[batch,3,224,224]" ("?" for an unknown rank) into buf; m is any plan of the model. */
 void onnx_format_dims(const wm_onnx_model *m, int ndim, const int64_t *dims, char *buf, size_t len);
 
+/* Maps all pages of a fresh allocation of at least a megabyte in one system call (MADV_POPULATE_WRITE), where
+ * touching them one by one costs a page fault each: packing resnet50's weights at load took ~50,000 of them. */
+void wm_prefault(void *p, size_t n);
+
 #endif
