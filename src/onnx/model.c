@@ -2,7 +2,6 @@
  * (possibly mmap'ed) buffer. Weights stay in place when aligned; external-data files are mapped read-only. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <sys/mman.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
