@@ -19,8 +19,8 @@
 static int g_threads = 1; /* the engine runs one thread unless the host has started workers */
 
 /* ---- per-thread scratch: per instance TLS in the threaded build, plain globals otherwise ---- */
-static _Thread_local float *t_scratch[4];
-static _Thread_local size_t t_scratch_cap[4];
+static _Thread_local float *t_scratch[PAR_SCRATCH_SLOTS];
+static _Thread_local size_t t_scratch_cap[PAR_SCRATCH_SLOTS];
 
 float *par_scratch(int slot, size_t n) {
   if (n <= t_scratch_cap[slot]) return t_scratch[slot];
@@ -39,6 +39,7 @@ int wm_onnx_get_threads(void) { return 1; }
 void par_for(int64_t ntasks, par_task_fn fn, void *arg) {
   for (int64_t t = 0; t < ntasks; t++) fn(arg, t, 0);
 }
+int par_in_task(void) { return 0; }
 
 #else
 
@@ -104,6 +105,8 @@ __attribute__((export_name("wm_worker_loop"))) void wm_worker_loop(int index, vo
     atomic_fetch_sub_explicit(&g_pool.pending, 1, memory_order_acq_rel);
   }
 }
+
+int par_in_task(void) { return t_in_task; }
 
 void par_for(int64_t ntasks, par_task_fn fn, void *arg) {
   if (ntasks <= 0) return;
