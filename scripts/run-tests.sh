@@ -78,6 +78,9 @@ for b in "$release" "$asan"; do
   [ -x "$root/tests/aot/run.sh" ] && run "aot-cli-$tag" "$root/tests/aot/run.sh" "$b/wasmind"
   # Interpreter vs AOT on the same modules: the regression set, and (release) 100 random wasm-opt -ttf modules.
   [ -x "$b/tests/aot_diff" ] && run "aot-diff-regress-$tag" "$b/tests/aot_diff" "$b/tests/aot-regress"
+  # No-limits AOT code still stops at deadlines and interrupts, traps on runaway recursion, never runs under fuel.
+  [ -x "$b/tests/aot_limits" ] && run "aot-limits-$tag" env XDG_CACHE_HOME="$(cd "$b" && pwd)/tests/aot-limits-cache" \
+    "$b/tests/aot_limits" "$b/tests/aot-limits.wasm"
   [ "$tag" = release ] && command -v wasm-opt >/dev/null && run "aot-diff-random-$tag" env WM_BUILD="$(cd "$b" && pwd)" "$root/tests/aot/diff.sh" 100 1
   [ -x "$root/tests/wasi/run.sh" ] && run "wasi-$tag" "$root/tests/wasi/run.sh" "$b/wasmind"
   [ -x "$root/tests/classify/run.sh" ] && run "classify-$tag" env CLASSIFY_LIGHT=$([ "$tag" = release ] && echo 1 || echo 0) "$root/tests/classify/run.sh" "$b/wasmind"

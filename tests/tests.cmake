@@ -52,6 +52,17 @@ foreach(wat ${WM_AOT_REGRESS_WATS})
 endforeach()
 add_custom_target(aot_regress_wasms ALL DEPENDS ${WM_AOT_REGRESS_WASMS})
 add_test(NAME aot_diff_regress COMMAND aot_diff ${CMAKE_BINARY_DIR}/tests/aot-regress)
+# The no-limits code variant's deadline, interrupt, stack-exhaustion and fuel guarantees (tests/aot/limits.c).
+add_executable(aot_limits ${CMAKE_CURRENT_LIST_DIR}/aot/limits.c)
+target_include_directories(aot_limits PRIVATE ${CMAKE_SOURCE_DIR}/src)
+target_link_libraries(aot_limits PRIVATE wasmind_core)
+set_target_properties(aot_limits PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/tests/aot-limits.wasm
+                   COMMAND ${WAT2WASM} ${CMAKE_CURRENT_LIST_DIR}/aot/limits.wat -o ${CMAKE_BINARY_DIR}/tests/aot-limits.wasm
+                   DEPENDS ${CMAKE_CURRENT_LIST_DIR}/aot/limits.wat)
+add_custom_target(aot_limits_wasm ALL DEPENDS ${CMAKE_BINARY_DIR}/tests/aot-limits.wasm)
+add_test(NAME aot_limits COMMAND aot_limits ${CMAKE_BINARY_DIR}/tests/aot-limits.wasm)
+set_tests_properties(aot_limits PROPERTIES ENVIRONMENT "XDG_CACHE_HOME=${CMAKE_BINARY_DIR}/tests/aot-limits-cache" TIMEOUT 300)
 find_program(WASM_OPT wasm-opt)
 if(WASM_OPT)
   add_test(NAME aot_diff_random COMMAND ${CMAKE_CURRENT_LIST_DIR}/aot/diff.sh 100 1)

@@ -24,6 +24,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <execinfo.h>
+#include <link.h>
+#include <sys/auxv.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 /* The prelude and simd.h are embedded verbatim: generated code is compiled against exactly the helpers this
@@ -187,15 +190,20 @@ static void hex(const uint8_t *b, size_t n, char *out)
 /* ---- options, compiler ---------------------------------------------------------------------- */
 static bool find_in_path(const char *prog);
 
-/* $CC when set; otherwise clang, whose vector-extension code generation is much better than GCC 12's on the
- * SIMD128 lowering (measured on bench/: resize.simd 4x, int8dot.simd 3x faster); otherwise cc. */
-static const char *cc_name(void)
+/* $CC when set. Otherwise, for modules with SIMD instructions, clang, whose vector-extension code generation is
+ * much better than GCC 12's on the SIMD128 lowering (bench/: resize.simd 4x, int8dot.simd 3x faster); for scalar
+ * modules gcc, which does better on check-free scalar code (it inlines recursion, and keeps f32/f64 values in
+ * vector registers where clang moves their bit patterns through general ones: bench/ fib, matmul, nbody).
+ * Whichever of the two exists; otherwise cc. */
+static const char *cc_name(bool simd)
 {
     const char *cc = getenv("CC");
     if (cc && *cc && !strchr(cc, ' ')) return cc;
-    static int have_clang = -1;
+    static int have_clang = -1, have_gcc = -1;
     if (have_clang < 0) have_clang = find_in_path("clang");
-    return have_clang ? "clang" : "cc";
+    if (simd) return have_clang ? "clang" : "cc";
+    if (have_gcc < 0) have_gcc = find_in_path("gcc");
+    return have_gcc ? "gcc" : have_clang ? "clang" : "cc";
 }
 
 static bool find_in_path(const char *prog)
@@ -219,7 +227,7 @@ static bool find_in_path(const char *prog)
 bool wm_aot_compiler_available(void)
 {
     static int found = -1;   /* a PATH walk is a few dozen access() calls: once per process */
-    if (found < 0) found = find_in_path(cc_name());
+    if (found < 0) found = find_in_path(cc_name(false)) && find_in_path(cc_name(true));
     return found;
 }
 
@@ -237,14 +245,15 @@ static const char *const base_flags[] = { "-std=gnu11", "-fPIC", "-fvisibility=h
 static const char *const link_flags[] = { "-nostartfiles", "-Wl,-z,noseparate-code", "-Wl,-z,norelro", "-Wl,--hash-style=gnu" };
 #define NLINK (sizeof link_flags / sizeof link_flags[0])
 
-/* The compiler command line. With for_key, the compiler is named as configured ($CC, else "auto": clang when on
- * PATH, else cc) rather than looked up: a cache hit then costs no PATH search (~10 access() calls), and an entry
- * compiled by either default compiler is valid code for the same flags and CPU. */
-static int cc_args(const wm_aot_options *o, char *optbuf, const char **argv, bool for_key)
+/* The compiler command line for compiler cc. With for_key, the compiler is named as configured ($CC, else "auto":
+ * see cc_name) rather than looked up: a cache hit then costs no PATH search (~10 access() calls), and an entry
+ * compiled by either default compiler is valid code for the same flags and CPU. The code variant is part of the
+ * key: the checked and the no-limits code of one module are different entries. */
+static int cc_args(const wm_aot_options *o, char *optbuf, const char **argv, bool for_key, const char *cc)
 {
     int k = 0;
-    const char *cc = getenv("CC");
-    argv[k++] = for_key ? (cc && *cc && !strchr(cc, ' ') ? cc : "auto") : cc_name();
+    const char *env_cc = getenv("CC");
+    argv[k++] = for_key ? (env_cc && *env_cc && !strchr(env_cc, ' ') ? env_cc : "auto") : cc;
     snprintf(optbuf, 8, "-O%d", opt_level(o));
     argv[k++] = optbuf;
     for (size_t i = 0; i < NBASE; i++) argv[k++] = base_flags[i];
@@ -255,6 +264,14 @@ static int cc_args(const wm_aot_options *o, char *optbuf, const char **argv, boo
     const char *base = strrchr(argv[0], '/');
     if (!for_key && strstr(base ? base + 1 : argv[0], "clang")) argv[k++] = "-ffp-exception-behavior=strict";
     if (!(o && o->portable)) argv[k++] = "-march=native";
+    /* No-limits code relies on the guard page below the stack: frames bigger than a page must touch each page
+     * on the way down, or a big frame could step over the guard into another mapping. */
+    if (!(o && o->limits)) argv[k++] = "-fstack-clash-protection";
+    /* ... and recursion must stay recursion: a tail call or an accumulated one (f(x) + 1) turned into a loop
+     * would make runaway recursion an endless loop instead of "call stack exhausted". (Checked code counts the
+     * depth in d_, which survives that transformation.) */
+    if (!(o && o->limits)) argv[k++] = "-fno-optimize-sibling-calls";
+    if (for_key) argv[k++] = o && o->limits ? "variant=limits" : "variant=no-limits";
     return k;
 }
 
@@ -285,9 +302,9 @@ static void cpu_flags(sha256 *s)
 
 static void flags_string(const wm_aot_options *o, char *buf, size_t n)
 {
-    const char *argv[NBASE + 5];
+    const char *argv[NBASE + 8];
     char optbuf[8];
-    int k = cc_args(o, optbuf, argv, true);
+    int k = cc_args(o, optbuf, argv, true, NULL);
     size_t len = 0;
     buf[0] = 0;
     for (int i = 0; i < k && len + 1 < n; i++) len += (size_t)snprintf(buf + len, n - len, "%s ", argv[i]);
@@ -407,14 +424,19 @@ typedef struct aot_code {
     const wm_aot_desc *desc;
     uintptr_t *fn_start;       /* defined functions' entry addresses, ascending ... */
     uint32_t *fn_def;          /* ... and their defined-function indices */
+    int text_slot;             /* its executable segment in g_texts, or -1 */
     uint32_t refs;             /* modules using it; unused code stays loaded in a small LRU */
     uint64_t last_use;
     struct aot_code *next;
 } aot_code;
 static aot_code *g_codes;
 
+static int text_add(const void *sym);
+static void text_remove(int slot);
+/* Caller holds g_lock (or c was never published). */
 static void code_unload(aot_code *c)
 {
+    text_remove(c->text_slot);
     dlclose(c->handle);
     if (c->fd >= 0) close(c->fd);
     free(c->fn_start);
@@ -533,8 +555,14 @@ loaded:;
     aot_code *c = calloc(1, sizeof *c);
     if (!c) { dlclose(handle); if (fd >= 0) close(fd); snprintf(why, wsize, "out of memory"); return NULL; }
     memcpy(c->key, h.key, 64); c->key[64] = 0;
-    c->handle = handle; c->fd = fd; c->desc = d;
+    c->handle = handle; c->fd = fd; c->desc = d; c->text_slot = -1;
     if (!index_functions(c)) { code_unload(c); snprintf(why, wsize, "out of memory"); return NULL; }
+    /* the interrupt signal may unwind only generated code: without its extent, no-limits code cannot run */
+    if ((c->text_slot = text_add(d)) == -1 && !(d->flags & WM_AOT_F_LIMITS)) {
+        code_unload(c);
+        snprintf(why, wsize, "cannot locate the compiled code in memory");
+        return NULL;
+    }
     return c;
 }
 
@@ -591,7 +619,9 @@ static uint8_t *build_image(const wm_module *m, const wm_aot_options *o, const c
     uint32_t jobs = default_jobs(o);
     char **tus = NULL; uint32_t ntus = 0;
     char err[256];
-    if (!wm_aot_translate(m, key, wm_aot_prelude_text_, wm_aot_simd_text_, jobs > 1 ? jobs * 2 : 1, &tus, &ntus, err, sizeof err)) {
+    bool simd = false;
+    if (!wm_aot_translate(m, key, wm_aot_prelude_text_, wm_aot_simd_text_, o && o->limits, jobs > 1 ? jobs * 2 : 1, &tus,
+                          &ntus, &simd, err, sizeof err)) {
         snprintf(why, wsize, "translation to C failed: %s", err);
         return NULL;
     }
@@ -611,9 +641,9 @@ static uint8_t *build_image(const wm_module *m, const wm_aot_options *o, const c
     }
     if (ok) {
         char optf[8];
-        const char *cc = cc_name();
-        const char *argv[NBASE + 16];
-        int nb = cc_args(o, optf, argv, false);
+        const char *cc = cc_name(simd);
+        const char *argv[NBASE + 20];
+        int nb = cc_args(o, optf, argv, false, cc);
         if (ntus == 1) {
             char src[4200];
             snprintf(src, sizeof src, "%s/u0.c", dir);
@@ -823,7 +853,7 @@ bool wm_aot_attach(wm_module *m, const wm_aot_options *o, char *why, size_t wsiz
         }
     }
     if (!c) {
-        if (!wm_aot_compiler_available()) { snprintf(why, wsize, "no C compiler found (`%s` is not on PATH)", cc_name()); return false; }
+        if (!wm_aot_compiler_available()) { snprintf(why, wsize, "no C compiler found (`%s` is not on PATH)", cc_name(false)); return false; }
         size_t len = 0;
         uint8_t *img = build_image(m, o, key, &len, why, wsize);
         if (!img) return false;
@@ -841,7 +871,7 @@ bool wm_aot_attach(wm_module *m, const wm_aot_options *o, char *why, size_t wsiz
     return true;
 }
 
-wm_module *wm_aot_module_cwasm(wm_engine *engine, const uint8_t *buf, size_t len, wm_error *err)
+wm_module *wm_aot_module_cwasm(wm_engine *engine, const uint8_t *buf, size_t len, bool need_limits, wm_error *err)
 {
     memset(err, 0, sizeof *err);
     size_t wlen = 0;
@@ -855,7 +885,7 @@ wm_module *wm_aot_module_cwasm(wm_engine *engine, const uint8_t *buf, size_t len
     wm_module *m = wm_decode_module_ex(engine, w, wlen, false, err);
     if (!m) return NULL;
     char why[400];
-    if (!wm_aot_attach_cwasm(m, buf, len, why, sizeof why)) {
+    if (!wm_aot_attach_cwasm(m, buf, len, need_limits, why, sizeof why)) {
         fprintf(stderr, "wasmind: cannot use the native code in this .cwasm (%s); interpreting\n", why);
         if (!wm_module_translate_pending(m, err)) { wm_module_destroy(m); return NULL; }
     }
@@ -895,7 +925,7 @@ wm_module *wm_aot_module_cached(wm_engine *engine, const uint8_t *bytes, size_t 
 
 bool wm_aot_compile_to(const wm_module *m, const wm_aot_options *o, const char *path, char *why, size_t wsize)
 {
-    if (!wm_aot_compiler_available()) { snprintf(why, wsize, "no C compiler found (`%s` is not on PATH)", cc_name()); return false; }
+    if (!wm_aot_compiler_available()) { snprintf(why, wsize, "no C compiler found (`%s` is not on PATH)", cc_name(false)); return false; }
     char key[65];
     cache_key(m, o, key);
     size_t len = 0;
@@ -907,7 +937,22 @@ bool wm_aot_compile_to(const wm_module *m, const wm_aot_options *o, const char *
     return ok;
 }
 
-bool wm_aot_attach_cwasm(wm_module *m, const uint8_t *buf, size_t len, char *why, size_t wsize)
+static bool wm_aot_attach_cwasm_any(wm_module *m, const uint8_t *buf, size_t len, char *why, size_t wsize);
+bool wm_aot_attach_cwasm(wm_module *m, const uint8_t *buf, size_t len, bool need_limits, char *why, size_t wsize)
+{
+    if (!wm_aot_attach_cwasm_any(m, buf, len, why, wsize)) return false;
+    const aot_code *c = m->aot;
+    if (need_limits && !(c->desc->flags & WM_AOT_F_LIMITS)) {
+        /* never run no-limits code under fuel */
+        snprintf(why, wsize, "it was compiled without fuel checks; `wasmind compile --limits` makes one that has them");
+        wm_aot_release(m->aot);
+        m->aot = NULL;
+        return false;
+    }
+    return true;
+}
+
+static bool wm_aot_attach_cwasm_any(wm_module *m, const uint8_t *buf, size_t len, char *why, size_t wsize)
 {
     cwasm_header h;
     if (!cwasm_check(buf, len, &h, CHECK_ALL, why, wsize)) return false;
@@ -931,13 +976,23 @@ bool wm_aot_attach_cwasm(wm_module *m, const uint8_t *buf, size_t len, char *why
 typedef struct aot_entry {
     sigjmp_buf jb;
     volatile int trap;
-    struct aot_entry *prev;
+    struct aot_entry *prev;        /* the enclosing entry on this thread (through host calls), or NULL */
     wm_store *store;
-    const wm_instance *inst;   /* instance of the entered function: names the frames of its code */
+    const wm_instance *inst;       /* instance of the entered function: names the frames of its code */
+    bool claimed;                  /* this entry published the thread in store->aot_tid (no-limits code) */
+    uint64_t deadline_ns;          /* the deadline it armed the thread's timer for, or 0 */
 } aot_entry;
 
-static __thread aot_entry *tls_entry;
-static __thread char *tls_stack_limit;
+/* tls_entry: the innermost entry while compiled code (or a runtime service it called) runs; NULL while a host
+ * function or the interpreter runs (call_slow), so a fault there is never taken for a wasm trap. tls_top: the
+ * innermost entry regardless, for the interrupt handler to find the stores running on this thread. */
+static __thread aot_entry *tls_entry, *tls_top;
+static __thread char *tls_stack_limit;                /* lowest SP at which code may leave compiled code */
+static __thread char *tls_guard_lo, *tls_guard_hi;    /* faults here from wasm context: stack exhausted */
+static __thread pid_t tls_tid;
+static __thread int tls_timer_state;                  /* 0 not created, 1 created, -1 cannot */
+static __thread timer_t tls_timer;
+static pthread_key_t g_timer_key;                     /* deletes a thread's timer when the thread exits */
 
 /* Guard-reserved memories (address ranges) used by compiled code: faults there are OOB traps. */
 #define MAX_REGIONS 4096
@@ -971,12 +1026,61 @@ static bool in_region(uintptr_t a)
     return false;
 }
 
+/* Executable segments of the loaded shared objects: everything in them is generated code (wasm functions,
+ * trampolines, helpers), which holds no lock and allocates nothing, so a signal may unwind it at any instruction.
+ * Slots are written under g_lock and read lock-free by the signal handlers. */
+#define MAX_TEXTS 4096
+static struct { uintptr_t lo, hi; } g_texts[MAX_TEXTS];
+static volatile uint32_t g_ntexts;
+
+/* The slot of sym's object, -2 when it has no code, -1 when its extent cannot be found. */
+static int text_add(const void *sym)
+{
+    Dl_info info;
+    if (!dladdr(sym, &info) || !info.dli_fbase) return -1;
+    const ElfW(Ehdr) *eh = info.dli_fbase;
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0) return -1;
+    const ElfW(Phdr) *ph = (const ElfW(Phdr) *)((const char *)eh + eh->e_phoff);
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (unsigned i = 0; i < eh->e_phnum; i++)
+        if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X)) {
+            uintptr_t a = (uintptr_t)info.dli_fbase + ph[i].p_vaddr;
+            if (a < lo) lo = a;
+            if (a + ph[i].p_memsz > hi) hi = a + ph[i].p_memsz;
+        }
+    if (lo >= hi) return -2;   /* no code at all (a module without functions or types) */
+    int slot = -1;
+    pthread_mutex_lock(&g_lock);
+    for (uint32_t i = 0; i < g_ntexts && slot < 0; i++) if (!g_texts[i].hi) slot = (int)i;
+    if (slot < 0 && g_ntexts < MAX_TEXTS) slot = (int)g_ntexts++;
+    if (slot >= 0) { g_texts[slot].lo = lo; __atomic_store_n(&g_texts[slot].hi, hi, __ATOMIC_RELEASE); }
+    pthread_mutex_unlock(&g_lock);
+    return slot;
+}
+
+/* Caller holds g_lock (code_unload). */
+static void text_remove(int slot)
+{
+    if (slot >= 0) __atomic_store_n(&g_texts[slot].hi, 0, __ATOMIC_RELEASE);
+}
+
+static bool in_text(uintptr_t pc)
+{
+    uint32_t n = g_ntexts;
+    for (uint32_t i = 0; i < n; i++) {
+        uintptr_t hi = __atomic_load_n(&g_texts[i].hi, __ATOMIC_ACQUIRE);
+        if (pc >= g_texts[i].lo && pc < hi) return true;
+    }
+    return false;
+}
+
 static struct sigaction g_old_segv, g_old_bus;
+int g_interrupt_signo;   /* the signal that stops no-limits code (install_handlers) */
 
 /* Records the wasm frames of the trapping entry into the store's backtrace (innermost first), like the
  * interpreter does: return addresses inside the entered instance's compiled code, mapped to function indices.
  * Frames of other code (host functions, interpreted callees) are skipped. Called on the trapping thread, from
- * rt_trap or the fault handler (backtrace() was warmed up in thread_init, so it does not allocate here). */
+ * rt_trap or the signal handlers (backtrace() was warmed up in thread_init, so it does not allocate here). */
 static void record_backtrace(aot_entry *e)
 {
     const wm_instance *in = e->inst;
@@ -996,6 +1100,34 @@ static void record_backtrace(aot_entry *e)
     e->store->nbt = nbt;
 }
 
+static void uc_regs(void *ucv, uintptr_t *pc, uintptr_t *sp)
+{
+    ucontext_t *uc = ucv;
+#if defined(__x86_64__)
+    *pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    *sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+    *pc = (uintptr_t)uc->uc_mcontext.pc;
+    *sp = (uintptr_t)uc->uc_mcontext.sp;
+#else
+    (void)uc; *pc = 0; *sp = 0;
+#endif
+}
+
+/* A fault from wasm context (tls_entry set: compiled code or a runtime service it called, never host code) is
+ * stack exhaustion when it hits this thread's guard zone (the guard page(s) below the stack and the margin kept
+ * for host code above them), or, in generated code, lands right around the stack pointer (a stack whose bounds
+ * were not known exactly). The runtime services check the stack pointer before they take a lock or call out
+ * (rt_stack_check), so what such a fault interrupts is generated code or a service's first instructions: safe
+ * to unwind. */
+static bool stack_fault(uintptr_t a, void *uc)
+{
+    if (a >= (uintptr_t)tls_guard_lo && a < (uintptr_t)tls_guard_hi) return true;
+    uintptr_t pc, sp;
+    uc_regs(uc, &pc, &sp);
+    return sp && a + (64u << 10) >= sp && a < sp + (1u << 20) && in_text(pc);
+}
+
 static void fault_handler(int sig, siginfo_t *si, void *uc)
 {
     aot_entry *e = tls_entry;
@@ -1004,10 +1136,77 @@ static void fault_handler(int sig, siginfo_t *si, void *uc)
         record_backtrace(e);
         siglongjmp(e->jb, 1);
     }
+    if (e && sig == SIGSEGV && stack_fault((uintptr_t)si->si_addr, uc)) {
+        e->trap = WM_TRAP_STACK_EXHAUSTED;
+        record_backtrace(e);   /* reads the exhausted stack; runs on the alternate one */
+        siglongjmp(e->jb, 1);
+    }
     struct sigaction *old = sig == SIGSEGV ? &g_old_segv : &g_old_bus;
     if ((old->sa_flags & SA_SIGINFO) && old->sa_sigaction) { old->sa_sigaction(sig, si, uc); return; }
     if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) { old->sa_handler(sig); return; }
     signal(sig, SIG_DFL);   /* the faulting instruction re-executes and the process dies normally */
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);   /* async-signal-safe */
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Why the guest of s must stop now: WM_TRAP_INTERRUPTED, WM_TRAP_DEADLINE, or WM_TRAP_NONE. */
+static wm_trap stop_reason(const wm_store *s)
+{
+    if (s->interrupt) return WM_TRAP_INTERRUPTED;
+    if (s->deadline_ns && mono_ns() >= s->deadline_ns) return WM_TRAP_DEADLINE;
+    return WM_TRAP_NONE;
+}
+
+/* Fires this thread's timer after ns nanoseconds (relative), or at absolute monotonic time abs_ns; 0, 0 disarms.
+ * timer_settime is async-signal-safe: the interrupt handler re-arms with it. */
+static void timer_arm(uint64_t ns, uint64_t abs_ns)
+{
+    if (tls_timer_state != 1) return;
+    struct itimerspec it;
+    memset(&it, 0, sizeof it);
+    uint64_t v = abs_ns ? abs_ns : ns;
+    it.it_value.tv_sec = (time_t)(v / 1000000000ull);
+    it.it_value.tv_nsec = (long)(v % 1000000000ull);
+    timer_settime(tls_timer, abs_ns ? TIMER_ABSTIME : 0, &it, NULL);
+}
+
+/* The interrupt signal: sent by wm_store_interrupt (runtime.c) to the thread running no-limits code for the
+ * store, and by this thread's timer at a deadline. When the interrupted instruction is generated code and the
+ * innermost entry's store must stop, the entry unwinds with that trap, as a trap in the code would. Anywhere
+ * else (a host function, the interpreter, a runtime service, libc) unwinding could leave a lock held or a
+ * structure half-updated, so the handler only re-arms the timer for 1 ms later and returns: the host call's
+ * return into compiled code checks (call_slow), the interpreter polls on its own, and otherwise the next signal
+ * finds the thread back in generated code. */
+static void interrupt_handler(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig; (void)si;
+    int saved_errno = errno;
+    aot_entry *e = tls_entry;
+    if (e) {
+        wm_trap t = stop_reason(e->store);
+        uintptr_t pc, sp;
+        uc_regs(uc, &pc, &sp);
+        if (t != WM_TRAP_NONE && in_text(pc)) {
+            if (t == WM_TRAP_INTERRUPTED) e->store->interrupt = 0;   /* consumed, as wm_store_fuel_slow does */
+            e->trap = t;
+            record_backtrace(e);
+            siglongjmp(e->jb, 1);
+        }
+    }
+    for (aot_entry *x = tls_top; x; x = x->prev)
+        if (stop_reason(x->store) != WM_TRAP_NONE) { timer_arm(1000000, 0); break; }
+    errno = saved_errno;
+}
+
+static void timer_key_free(void *p)
+{
+    (void)p;
+    if (tls_timer_state == 1) { timer_delete(tls_timer); tls_timer_state = 0; }
 }
 
 static pthread_once_t g_sig_once = PTHREAD_ONCE_INIT;
@@ -1020,12 +1219,20 @@ static void install_handlers(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGSEGV, &sa, &g_old_segv);
     sigaction(SIGBUS, &sa, &g_old_bus);
+    /* A real-time signal above glibc's reserved ones; RESTART so that a signal landing in a host function's
+     * system call does not make it fail with EINTR. */
+    pthread_key_create(&g_timer_key, timer_key_free);
+    int signo = SIGRTMIN + 5;
+    sa.sa_sigaction = interrupt_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
+    if (signo <= SIGRTMAX && sigaction(signo, &sa, NULL) == 0) __atomic_store_n(&g_interrupt_signo, signo, __ATOMIC_RELEASE);
 }
 
 static void thread_init(void)
 {
     if (tls_stack_limit) return;
     pthread_once(&g_sig_once, install_handlers);
+    tls_tid = (pid_t)syscall(SYS_gettid);
     /* backtrace() loads the unwinder (libgcc_s) on first use. That is left to the first trap, even when it comes
      * from the fault handler: the fault is synchronous and in generated code, which holds no libc or loader
      * lock, so loading there cannot deadlock; and loading it here cost every cold start ~0.1 ms. */
@@ -1042,21 +1249,35 @@ static void thread_init(void)
     char *lo = NULL; size_t size = 0;
     pthread_attr_t attr;
 #if defined(__GLIBC__)
-    /* The main thread: glibc's pthread_getattr_np parses /proc/self/maps for it (~0.1 ms of every start-up);
-     * its stack ends at __libc_stack_end and may grow to RLIMIT_STACK (the kernel keeps other mappings a
-     * guard gap further away). */
+    /* The main thread: glibc's pthread_getattr_np parses /proc/self/maps for it (~0.1 ms of every start-up).
+     * Its stack mapping ends just above the program name string (AT_EXECFN, the first thing the kernel copies
+     * to the new stack) and may grow down to RLIMIT_STACK below that end; the kernel faults any access below.
+     * With an unlimited (or huge) limit it would grow until it meets another mapping: then an inaccessible
+     * mapping placed at 8 MiB stops it (the kernel lets a stack grow right up to a PROT_NONE mapping). */
     extern void *__libc_stack_end;
     struct rlimit rl;
-    if (getpid() == (pid_t)syscall(SYS_gettid) && __libc_stack_end && getrlimit(RLIMIT_STACK, &rl) == 0) {
-        size_t cap = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > ((size_t)1 << 30) ? (size_t)8 << 20 : (size_t)rl.rlim_cur;
-        uintptr_t top = ((uintptr_t)__libc_stack_end + 4095) & ~(uintptr_t)4095;
+    if (getpid() == tls_tid && __libc_stack_end && getrlimit(RLIMIT_STACK, &rl) == 0) {
+        bool huge = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > ((size_t)1 << 30);
+        size_t cap = huge ? (size_t)8 << 20 : (size_t)rl.rlim_cur;
+        uintptr_t end = (uintptr_t)__libc_stack_end;
+        const char *fn = (const char *)getauxval(AT_EXECFN);
+        if (fn && (uintptr_t)fn > end && (uintptr_t)fn - end < ((size_t)1 << 30)) end = (uintptr_t)fn + strlen(fn) + 1;
+        uintptr_t top = (end + 4095) & ~(uintptr_t)4095;
         lo = (char *)(top - cap);
         size = cap;
+        if (huge) {
+            void *g = mmap(lo - 65536, 65536, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+            if (g != MAP_FAILED && g != lo - 65536) munmap(g, 65536);   /* kernels before 4.17 ignore NOREPLACE */
+        }
     } else
 #endif
     if (pthread_getattr_np(pthread_self(), &attr) == 0) {
         void *addr = NULL;
+        size_t guard = 0;
         if (pthread_attr_getstack(&attr, &addr, &size) == 0) lo = addr;
+        /* a thread stack with no guard page (pthread_attr_setguardsize 0): make one out of its lowest 64 KiB */
+        if (lo && pthread_attr_getguardsize(&attr, &guard) == 0 && guard == 0 && size >= (2u << 20) &&
+            mprotect(lo, 65536, PROT_NONE) == 0) { lo += 65536; size -= 65536; }
         pthread_attr_destroy(&attr);
     }
     char probe;
@@ -1065,33 +1286,136 @@ static void thread_init(void)
         size = 0;
     }
     size_t margin = 256 * 1024;
+    tls_guard_lo = lo - (2u << 20);   /* pthread guard pages / the kernel's stack guard gap lie below lo */
+    tls_guard_hi = lo + margin;
     tls_stack_limit = lo + margin;
+}
+
+/* The per-thread timer that delivers deadlines (and re-sends interrupts) to no-limits code, created on the
+ * thread's first such call. */
+static void timer_init(void)
+{
+    if (tls_timer_state) return;
+    struct sigevent sev;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = __atomic_load_n(&g_interrupt_signo, __ATOMIC_ACQUIRE);
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
+    sev.sigev_notify_thread_id = tls_tid;
+    if (sev.sigev_signo && timer_create(CLOCK_MONOTONIC, &sev, &tls_timer) == 0) {
+        tls_timer_state = 1;
+        pthread_setspecific(g_timer_key, (void *)1);
+    } else tls_timer_state = -1;
+}
+
+/* The earliest deadline among the entries active on this thread that armed one (0 = none). */
+static uint64_t earliest_deadline(const aot_entry *from)
+{
+    uint64_t d = 0;
+    for (const aot_entry *x = from; x; x = x->prev) if (x->deadline_ns && (!d || x->deadline_ns < d)) d = x->deadline_ns;
+    return d;
+}
+
+int wm_aot_variant(const wm_module *m)
+{
+    const aot_code *c = m->aot;
+    return c ? (c->desc->flags & WM_AOT_F_LIMITS) != 0 : -1;
+}
+
+static bool code_checked(const wm_instance *in)
+{
+    const aot_code *c = in && in->module ? in->module->aot : NULL;
+    return c && (c->desc->flags & WM_AOT_F_LIMITS);
+}
+
+/* No-limits code must not run under fuel: it charges none. The function runs in the interpreter instead when the
+ * module's bodies are translated; a module loaded from compiled code only (a .cwasm, a cache hit) cannot, and the
+ * call fails. Returns WM_TRAP_NONE after running f, or the trap; *ran says whether it did anything. */
+static wm_trap unchecked_under_fuel(wm_store *s, wm_func *f, uint64_t *fp, bool *ran)
+{
+    *ran = false;
+    if (!s->fuel_limit || code_checked(f->inst)) return WM_TRAP_NONE;
+    *ran = true;
+    if (f->inst->module->bodies_pending) {
+        snprintf(s->trap_msg, sizeof s->trap_msg, "this module's native code was compiled without fuel checks "
+                 "(wasmind compile --limits, or run --fuel, compiles the checked variant)");
+        return WM_TRAP_HOST;
+    }
+    aot_entry *saved = tls_entry;
+    tls_entry = NULL;
+    wm_trap t = wm_interp_run(s, f, fp);
+    tls_entry = saved;
+    return t;
+}
+
+/* Before no-limits code runs: publish this thread for wm_store_interrupt (which sets the flag, then reads the
+ * thread id: either it sees us and signals, or we see its flag below) and arm the timer for the deadline. */
+static wm_trap unchecked_begin(wm_store *s, aot_entry *e)
+{
+    timer_init();
+    if (!__atomic_load_n(&s->aot_tid, __ATOMIC_SEQ_CST)) {
+        __atomic_store_n(&s->aot_tid, tls_tid, __ATOMIC_SEQ_CST);
+        e->claimed = true;
+    }
+    if (s->deadline_ns) {
+        if (tls_timer_state != 1) {
+            snprintf(s->trap_msg, sizeof s->trap_msg, "cannot create the timer that enforces the deadline");
+            return WM_TRAP_HOST;
+        }
+        uint64_t cur = earliest_deadline(e->prev);
+        e->deadline_ns = s->deadline_ns;
+        if (!cur || e->deadline_ns < cur) timer_arm(0, e->deadline_ns);
+    }
+    wm_trap t = stop_reason(s);
+    if (t == WM_TRAP_INTERRUPTED) s->interrupt = 0;
+    return t;
+}
+
+static void unchecked_end(wm_store *s, aot_entry *e)
+{
+    if (e->deadline_ns) {   /* back to the deadline of an enclosing entry, if any */
+        uint64_t d = earliest_deadline(e->prev);
+        timer_arm(0, d);
+    }
+    if (e->claimed) __atomic_store_n(&s->aot_tid, 0, __ATOMIC_SEQ_CST);
 }
 
 wm_trap wm_aot_call(wm_store *s, wm_func *f, uint64_t *fp)
 {
     thread_init();
+    bool ran;
+    wm_trap ft = unchecked_under_fuel(s, f, fp, &ran);
+    if (ran) return ft;
     aot_entry e;
     e.trap = WM_TRAP_NONE;
-    e.prev = tls_entry;
+    e.prev = tls_top;
     e.store = s;
     e.inst = f->inst;
+    e.claimed = false;
+    e.deadline_ns = 0;
     uint32_t depth = s->depth;
     uint64_t *sp = s->sp;
+    bool checked = code_checked(f->inst);
     s->aot_stack_limit = tls_stack_limit;
     s->aot_limits = s->fuel_limit != 0 || s->deadline_ns != 0;
     /* Compiled functions charge a unit of fuel on entry, where the interpreter charges at the call
      * site; an entry from the runtime is not a wasm call: refund it. */
-    if (s->aot_limits) s->fuel_left += 1;
+    if (s->aot_limits && checked) s->fuel_left += 1;
+    aot_entry *saved = tls_entry;
     tls_entry = &e;
+    tls_top = &e;
     if (sigsetjmp(e.jb, 0) == 0) {
-        void (*tramp)(void *, void *, uint64_t *) = (void (*)(void *, void *, uint64_t *))f->aot_tramp;
-        tramp(f->aot_fn, f->aot_ctx, fp);
+        wm_trap t = checked ? WM_TRAP_NONE : unchecked_begin(s, &e);
+        if (t != WM_TRAP_NONE) e.trap = t;
+        else ((void (*)(void *, void *, uint64_t *))f->aot_tramp)(f->aot_fn, f->aot_ctx, fp);
     }
-    tls_entry = e.prev;
+    if (!checked) unchecked_end(s, &e);
+    tls_top = e.prev;
+    tls_entry = saved;
     s->depth = depth;
     s->sp = sp;
-
     return (wm_trap)e.trap;
 }
 
@@ -1101,8 +1425,19 @@ static __attribute__((noreturn)) void rt_trap(wm_aot_ctx *ctx, int trap)
     (void)ctx;
     aot_entry *e = tls_entry;
     e->trap = trap;
-    record_backtrace(e);
+    char probe;
+    /* near the bottom of the stack (no-limits code recurses down to the guard) the unwinder could overflow it */
+    if (&probe >= tls_stack_limit) record_backtrace(e);
+    else e->store->nbt = 0;
     siglongjmp(e->jb, 1);
+}
+
+/* Every service that does more than a few instructions starts here: no-limits code may call it with the stack
+ * nearly used up, and only the services' first instructions may fault in the guard zone (see stack_fault). */
+static inline void rt_stack_check(wm_aot_ctx *ctx)
+{
+    char probe;
+    if (__builtin_expect(&probe < tls_stack_limit, 0)) rt_trap(ctx, WM_TRAP_STACK_EXHAUSTED);
 }
 
 static void rt_fuel(wm_aot_ctx *ctx)
@@ -1120,16 +1455,24 @@ static void rt_interp(wm_aot_ctx *ctx, uint32_t funcidx, uint64_t *cells)
 
 static void call_slow(wm_aot_ctx *ctx, wm_func *f, uint64_t *cells, bool force_interp)
 {
+    rt_stack_check(ctx);
     wm_store *s = ctx->store;
     const wm_type *t = f->type;
     uint64_t *fp = s->sp;
     uint32_t need = t->param_cells > t->result_cells ? t->param_cells : t->result_cells;
     if (fp + need + 2 > s->stack_end) rt_trap(ctx, WM_TRAP_STACK_EXHAUSTED);
+    /* no-limits code does not check its depth against max_depth (the interpreter's frame array is that big; it
+     * checks a callee's frame itself) */
+    if (s->depth > s->max_depth) rt_trap(ctx, WM_TRAP_STACK_EXHAUSTED);
     if (t->param_cells) memcpy(fp, cells, t->param_cells * sizeof(uint64_t));
     wm_trap trap;
+    bool ran = false;
     if (f->aot_tramp && !force_interp) {
-        ((void (*)(void *, void *, uint64_t *))f->aot_tramp)(f->aot_fn, f->aot_ctx, fp);
-        trap = WM_TRAP_NONE;
+        trap = unchecked_under_fuel(s, f, fp, &ran);
+        if (!ran) {
+            ((void (*)(void *, void *, uint64_t *))f->aot_tramp)(f->aot_fn, f->aot_ctx, fp);
+            trap = WM_TRAP_NONE;
+        }
     } else {
         /* Like the interpreter, a call to a host or interpreted function costs one unit of fuel
          * (compiled callees charge it on entry). */
@@ -1141,6 +1484,12 @@ static void call_slow(wm_aot_ctx *ctx, wm_func *f, uint64_t *cells, bool force_i
         if (f->host) { s->nbt = 0; trap = wm_call_host(s, f, (wm_instance *)ctx->inst, fp); }
         else trap = wm_interp_run(s, f, fp);
         tls_entry = saved;
+        /* An interrupt or deadline signal that arrived while the host function ran could not unwind it: no-limits
+         * code, which polls nothing, checks on the way back. */
+        if (trap == WM_TRAP_NONE && !code_checked(ctx->inst)) {
+            trap = stop_reason(s);
+            if (trap == WM_TRAP_INTERRUPTED) s->interrupt = 0;
+        }
     }
     s->sp = fp;
     if (trap != WM_TRAP_NONE) rt_trap(ctx, trap);
@@ -1151,12 +1500,14 @@ static wm_memory *mem0(wm_aot_ctx *ctx) { return (wm_memory *)ctx->mem0; }
 
 static uint32_t rt_mem_grow(wm_aot_ctx *ctx, uint32_t delta)
 {
+    rt_stack_check(ctx);
     wm_memory *m = mem0(ctx);
     return m ? (uint32_t)wm_memory_grow_internal(m, delta) : UINT32_MAX;
 }
 
 static void rt_mem_init(wm_aot_ctx *ctx, uint32_t di, uint32_t d32, uint32_t s32, uint32_t n32)
 {
+    rt_stack_check(ctx);
     wm_instance *in = ctx->inst;
     wm_memory *m = mem0(ctx);
     uint64_t d = d32, sidx = s32, n = n32;
@@ -1168,6 +1519,7 @@ static void rt_mem_init(wm_aot_ctx *ctx, uint32_t di, uint32_t d32, uint32_t s32
 static void rt_data_drop(wm_aot_ctx *ctx, uint32_t di) { ((wm_instance *)ctx->inst)->data_dropped[di] = 1; }
 static void rt_mem_copy(wm_aot_ctx *ctx, uint32_t d32, uint32_t s32, uint32_t n32)
 {
+    rt_stack_check(ctx);
     wm_memory *m = mem0(ctx);
     uint64_t d = d32, sidx = s32, n = n32;
     if (sidx + n > m->size || d + n > m->size) rt_trap(ctx, WM_TRAP_MEMORY_OOB);
@@ -1175,6 +1527,7 @@ static void rt_mem_copy(wm_aot_ctx *ctx, uint32_t d32, uint32_t s32, uint32_t n3
 }
 static void rt_mem_fill(wm_aot_ctx *ctx, uint32_t d32, uint32_t val, uint32_t n32)
 {
+    rt_stack_check(ctx);
     wm_memory *m = mem0(ctx);
     uint64_t d = d32, n = n32;
     if (d + n > m->size) rt_trap(ctx, WM_TRAP_MEMORY_OOB);
@@ -1190,6 +1543,7 @@ static void *elem_item(const wm_instance *inst, const wm_constexpr *e)
 }
 static void rt_table_init(wm_aot_ctx *ctx, uint32_t ei, uint32_t ti, uint32_t d32, uint32_t s32, uint32_t n32)
 {
+    rt_stack_check(ctx);
     wm_instance *in = ctx->inst;
     wm_table *t = in->tables[ti];
     uint64_t d = d32, sidx = s32, n = n32;
@@ -1201,6 +1555,7 @@ static void rt_table_init(wm_aot_ctx *ctx, uint32_t ei, uint32_t ti, uint32_t d3
 static void rt_elem_drop(wm_aot_ctx *ctx, uint32_t ei) { ((wm_instance *)ctx->inst)->elem_dropped[ei] = 1; }
 static void rt_table_copy(wm_aot_ctx *ctx, uint32_t dti, uint32_t sti, uint32_t d32, uint32_t s32, uint32_t n32)
 {
+    rt_stack_check(ctx);
     wm_instance *in = ctx->inst;
     wm_table *dt = in->tables[dti];
     const wm_table *st = in->tables[sti];
@@ -1210,11 +1565,13 @@ static void rt_table_copy(wm_aot_ctx *ctx, uint32_t dti, uint32_t sti, uint32_t 
 }
 static uint32_t rt_table_grow(wm_aot_ctx *ctx, uint32_t ti, uint64_t init, uint32_t n)
 {
+    rt_stack_check(ctx);
     wm_instance *in = ctx->inst;
     return (uint32_t)wm_table_grow_internal(in->tables[ti], n, (void *)(uintptr_t)init);
 }
 static void rt_table_fill(wm_aot_ctx *ctx, uint32_t ti, uint32_t i32, uint64_t ref, uint32_t n32)
 {
+    rt_stack_check(ctx);
     wm_instance *in = ctx->inst;
     wm_table *t = in->tables[ti];
     uint64_t i = i32, n = n32;

@@ -11,6 +11,8 @@ typedef struct wm_aot_options {
     bool no_cache;        /* do not read or write the on-disk cache */
     bool verbose;         /* notices on stderr (rejected cache entries) */
     bool portable;        /* no -march=native: code runs on any CPU of the architecture */
+    bool limits;          /* the checked variant (fuel, call depth, loop polling); needed to run under fuel.
+                           * Default: the no-limits variant (guard page + signals, see aot.c) */
 } wm_aot_options;
 
 /* Bytes reserved per memory when the AOT tier is on: 4 GiB + 4 GiB guard + slack. */
@@ -31,7 +33,9 @@ bool wm_aot_attach(wm_module *m, const wm_aot_options *o, char *why, size_t wsiz
  * rejected), for the caller to take the full path: wm_module_new + wm_aot_attach. */
 /* A .cwasm image (wm_aot_is_cwasm) as a module running its native code; when that code cannot be used, a notice
  * on stderr and the interpreter. NULL with err filled when the file or its module is bad. */
-wm_module *wm_aot_module_cwasm(wm_engine *engine, const uint8_t *buf, size_t len, wm_error *err);
+/* need_limits: the caller will run it under fuel, which only the checked variant (wm_aot_options.limits) charges;
+ * no-limits code is then not used. */
+wm_module *wm_aot_module_cwasm(wm_engine *engine, const uint8_t *buf, size_t len, bool need_limits, wm_error *err);
 wm_module *wm_aot_module_cached(wm_engine *engine, const uint8_t *bytes, size_t len, const wm_aot_options *o);
 bool wm_aot_compile_to(const wm_module *m, const wm_aot_options *o, const char *path, char *why, size_t wsize);
 /* True if the bytes start like a .cwasm file; wm_aot_cwasm_module returns the embedded module
@@ -39,7 +43,10 @@ bool wm_aot_compile_to(const wm_module *m, const wm_aot_options *o, const char *
 bool wm_aot_is_cwasm(const uint8_t *buf, size_t len);
 const uint8_t *wm_aot_cwasm_module(const uint8_t *buf, size_t len, size_t *wasm_len);
 /* Attaches the code of a .cwasm whose embedded module was decoded into m. */
-bool wm_aot_attach_cwasm(wm_module *m, const uint8_t *buf, size_t len, char *why, size_t wsize);
+bool wm_aot_attach_cwasm(wm_module *m, const uint8_t *buf, size_t len, bool need_limits, char *why, size_t wsize);
+
+/* The compiled code attached to m: 1 the checked variant, 0 the no-limits one, -1 none. */
+int wm_aot_variant(const wm_module *m);
 
 /* ---- runtime hooks ---- */
 /* Called by wm_module_free: drops the module's reference to its compiled code (m->aot). */
@@ -51,7 +58,8 @@ bool wm_aot_instance_init(wm_instance *in, wm_error *err);
 wm_trap wm_aot_call(wm_store *s, wm_func *f, uint64_t *fp);
 
 /* ---- wasm2c.c ---- */
-bool wm_aot_translate(const wm_module *m, const char *key, const char *prelude, const char *simd_h,
-                      uint32_t max_tus, char ***tus, uint32_t *ntus, char *err, size_t errsz);
+/* limits: the checked variant (WM_AOT_F_LIMITS); *uses_simd: the module has SIMD instructions or v128 values. */
+bool wm_aot_translate(const wm_module *m, const char *key, const char *prelude, const char *simd_h, bool limits,
+                      uint32_t max_tus, char ***tus, uint32_t *ntus, bool *uses_simd, char *err, size_t errsz);
 
 #endif

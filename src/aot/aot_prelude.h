@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define WM_AOT_ABI_VERSION 5u
+#define WM_AOT_ABI_VERSION 6u
 #define WM_SIMD_VECTOR_ABI 1   /* simd.h, included after this: wm_v128 travels in vector registers */
 #define WM_AOT_MAGIC 0x544F414Du /* "MAOT" */
 
@@ -79,7 +79,14 @@ typedef struct wm_aot_desc {
     void *const *funcs;        /* typed functions of the defined functions */
     void *const *tramps;       /* trampoline of each module type */
     const char *text_lo, *text_hi;   /* the wasm functions' code (section wm_wasm_text), for backtraces */
+    uint32_t flags;            /* WM_AOT_F_*: which code variant this is */
 } wm_aot_desc;
+
+/* The checked variant: function entries check call depth and the C stack, loop headers and entries charge
+ * fuel and poll the deadline / interrupt flag. Without it (the "no-limits" variant, for stores without fuel)
+ * the code has no per-call or per-loop checks: stack exhaustion is caught by the guard page below the
+ * thread's stack, deadlines and wm_store_interrupt by a signal (aot.c). Fuel needs the checked variant. */
+#define WM_AOT_F_LIMITS 1u
 
 #ifndef WM_AOT_RUNTIME_SIDE
 /* ---- helpers for generated code ---------------------------------------------------------- */
@@ -104,6 +111,7 @@ static inline __attribute__((noreturn, cold, noinline)) void wm_trap(wm_aot_ctx 
  * Keeping it in the store instead costs a load-increment-store on each call and a store-to-load forwarding
  * stall on the next one. The store's counter is only brought up to date before leaving compiled code
  * (WM_SYNC_DEPTH), so host functions and the interpreter see the right depth. */
+#if WM_AOT_LIMITS
 #define WM_ENTER(ctx)                                                                          \
     do {                                                                                       \
         if (WM_UNLIKELY(d_ >= (ctx)->max_depth ||                                              \
@@ -111,10 +119,18 @@ static inline __attribute__((noreturn, cold, noinline)) void wm_trap(wm_aot_ctx 
             wm_trap((ctx), WM_AOT_TRAP_STACK_EXHAUSTED);                                       \
         if (WM_UNLIKELY(*(ctx)->limits) && --*(ctx)->fuel_left < 0) (ctx)->rt->fuel(ctx);     \
     } while (0)
-#define WM_LEAVE(ctx) ((void)0)
-#define WM_SYNC_DEPTH(ctx) (*(ctx)->depth = d_ + 1)
 #define WM_FUEL(ctx)                                                                           \
     do { if (WM_UNLIKELY(*(ctx)->limits) && --*(ctx)->fuel_left < 0) (ctx)->rt->fuel(ctx); } while (0)
+#else
+/* No-limits variant: the guard page bounds recursion, a signal stops runaway loops (aot.c). The runtime
+ * services that leave compiled code check the stack pointer themselves. The empty volatile asm (no
+ * instruction) gives every function a side effect: GCC deletes calls to side-effect-free functions even when
+ * they recurse without end (call.wast's mutual-runaway), which must exhaust the stack instead. */
+#define WM_ENTER(ctx) do { (void)d_; __asm__ volatile(""); } while (0)
+#define WM_FUEL(ctx) ((void)0)
+#endif
+#define WM_LEAVE(ctx) ((void)0)
+#define WM_SYNC_DEPTH(ctx) (*(ctx)->depth = d_ + 1)
 
 /* Loads can trap: force their (full-width) result to exist even when wasm drops it. */
 #define WM_FORCE(v) __asm__ volatile("" : : "r"(v))

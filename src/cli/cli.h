@@ -44,7 +44,7 @@ void wm_cli_format_result(const wm_val *v, char *buf, size_t size);
 
 /* compile.c: creates a module from .wasm or .cwasm bytes for `run`; tier 1 = --aot (compile, cached;
  * falls back to the interpreter with a notice), 2 = --interp, 0 = default (AOT only for .cwasm). */
-wm_module *wm_cli_module_new(wm_engine *engine, const uint8_t *bytes, size_t len, int tier, wm_error *err);
+wm_module *wm_cli_module_new(wm_engine *engine, const uint8_t *bytes, size_t len, int tier, bool limits, wm_error *err);
 
 /* Prints the backtrace of the last trap in store, lines "    N: func[IDX] - NAME". */
 void wm_cli_print_backtrace(FILE *out, const wm_store *store, const char *indent);

@@ -22,6 +22,10 @@ static void compile_usage(FILE *out)
             "  -j N         Parallel compiler processes for big modules (default: CPU count)\n"
             "  --portable   Do not tune for this CPU (default: -march=native; such a .cwasm needs\n"
             "               a CPU with the same features)\n"
+            "  --limits     Compile the checked variant, which charges fuel (`run --fuel` needs it) and\n"
+            "               polls for deadlines at loop headers; alias --fuel. Default: code without\n"
+            "               per-call or per-loop checks (stack overflow is caught by the guard page,\n"
+            "               --timeout and interrupts by a signal), which `run --fuel` will not execute\n"
             "  -h, --help   Print this help\n");
 }
 
@@ -38,6 +42,7 @@ int wm_cli_compile(int argc, char **argv)
         else if (!strcmp(a, "-O") && i + 1 < argc) o.opt_level = atoi(argv[++i]);
         else if (!strcmp(a, "-j") && i + 1 < argc) o.jobs = (uint32_t)atoi(argv[++i]);
         else if (!strcmp(a, "--portable")) o.portable = true;
+        else if (!strcmp(a, "--limits") || !strcmp(a, "--fuel")) o.limits = true;
         else if (a[0] == '-' && a[1]) { fprintf(stderr, "error: unknown option `%s` for `wasmind compile`\n", a); return WM_EXIT_USAGE; }
         else if (!in) in = a;
         else { fprintf(stderr, "error: more than one module given to `wasmind compile`\n"); return WM_EXIT_USAGE; }
@@ -71,7 +76,7 @@ int wm_cli_compile(int argc, char **argv)
     return rc;
 }
 
-wm_module *wm_cli_module_new(wm_engine *engine, const uint8_t *bytes, size_t len, int tier, wm_error *err)
+wm_module *wm_cli_module_new(wm_engine *engine, const uint8_t *bytes, size_t len, int tier, bool limits, wm_error *err)
 {
     char why[400];
     if (wm_aot_is_cwasm(bytes, len)) {
@@ -85,11 +90,12 @@ wm_module *wm_cli_module_new(wm_engine *engine, const uint8_t *bytes, size_t len
         }
         if (tier == 2) return wm_module_new(engine, w, wlen, err);
         wm_aot_enable();
-        return wm_aot_module_cwasm(engine, bytes, len, err);
+        return wm_aot_module_cwasm(engine, bytes, len, limits, err);
     }
     if (tier == 1) {
         wm_aot_options o;
         memset(&o, 0, sizeof o);
+        o.limits = limits;
         wm_aot_enable();
         wm_module *m = wm_aot_module_cached(engine, bytes, len, &o);
         if (m) return m;
@@ -99,6 +105,7 @@ wm_module *wm_cli_module_new(wm_engine *engine, const uint8_t *bytes, size_t len
         /* the cache is tried first: a cached module needs no compiler, so none is looked for */
         wm_aot_options o;
         memset(&o, 0, sizeof o);
+        o.limits = limits;
         wm_aot_enable();
         if (!wm_aot_attach(m, &o, why, sizeof why)) {
             if (!wm_aot_compiler_available()) fprintf(stderr, "wasmind: no C compiler found; --aot falls back to the interpreter\n");

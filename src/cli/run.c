@@ -657,7 +657,8 @@ int wm_cli_run(int argc, char **argv)
 
     wm_error err;
     memset(&err, 0, sizeof err);
-    m = wm_cli_module_new(engine, bytes, len, g_run_tier, &err);
+    /* under --fuel, compiled code must be the checked variant (no-limits code charges no fuel) */
+    m = wm_cli_module_new(engine, bytes, len, g_run_tier, o.fuel != 0, &err);
     if (!m) {
         fprintf(stderr, "Error: failed to compile `%s`: %s", o.path, err.message[0] ? err.message : "invalid module");
         if (err.status == WM_ERR_MALFORMED || err.status == WM_ERR_INVALID)

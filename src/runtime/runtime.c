@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #define FUEL_CHUNK (1 << 20)   /* loop iterations between deadline/interrupt checks */
 
@@ -167,7 +169,22 @@ uint64_t wm_store_fuel_consumed(const wm_store *s)
     return s->fuel_used_before + (uint64_t)(in_chunk > 0 ? in_chunk : 0);
 }
 void wm_store_set_deadline_ms(wm_store *s, uint64_t ms) { s->deadline_ms = ms; }
-void wm_store_interrupt(wm_store *s) { s->interrupt = 1; s->aot_limits = 1; s->fuel_left = -1; }
+/* Async-signal-safe. Interpreted and checked AOT code see the flag at their next poll; no-limits AOT code polls
+ * nothing, so the thread running it gets a signal (src/aot/aot.c: the handler unwinds the guest, or keeps
+ * re-sending until it can). The flag is set before the thread id is read, and the runner publishes its id
+ * before it reads the flag: one of the two sees the other. */
+void wm_store_interrupt(wm_store *s)
+{
+    s->interrupt = 1; s->aot_limits = 1; s->fuel_left = -1;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    int tid = __atomic_load_n(&s->aot_tid, __ATOMIC_SEQ_CST);
+    int signo = __atomic_load_n(&g_interrupt_signo, __ATOMIC_ACQUIRE);
+    if (tid && signo) {
+        int saved = errno;
+        syscall(SYS_tgkill, (long)getpid(), (long)tid, (long)signo);
+        errno = saved;
+    }
+}
 
 static uint64_t now_ns(void)
 {

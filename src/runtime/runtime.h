@@ -85,6 +85,7 @@ struct wm_store {
     uint64_t deadline_ms;
     volatile int interrupt;
     int aot_limits;              /* AOT code charges fuel (set per call: fuel or deadline on) */
+    int aot_tid;                 /* thread running no-limits AOT code for this store (wm_store_interrupt signals it), or 0 */
     char *aot_stack_limit;       /* AOT code: lowest safe C stack address of this thread */
     /* last trap */
     wm_trap trap;
@@ -95,6 +96,9 @@ struct wm_store {
     wm_instance *instances;
     void **objs; uint32_t nobjs, cap_objs;   /* funcs/memories/tables/globals to free */
 };
+
+/* The signal that stops no-limits AOT code (src/aot/aot.c sets it when it installs the handler), or 0. */
+extern int g_interrupt_signo;
 
 /* Called by exec when fuel_left drops below zero: returns WM_TRAP_NONE after refilling,
  * or OUT_OF_FUEL / DEADLINE / INTERRUPTED. */

@@ -589,7 +589,7 @@ static void check_module(const char *path, counts *cnt)
     wm_module *ma = wm_module_new(engine, bytes, len, &err);
     free(bytes);
     mctx x = { path, mi, NULL, cnt, false };
-    wm_aot_options ao = { .opt_level = g_opt, .jobs = 1, .no_cache = g_no_cache };
+    wm_aot_options ao = { .opt_level = g_opt, .jobs = 1, .no_cache = g_no_cache, .limits = true };   /* runs under fuel */
     char why[512];
     if (!ma || !wm_aot_attach(ma, &ao, why, sizeof why)) {
         report(&x, "-", -1, "AOT compilation failed: %s", ma ? why : err.message);

@@ -1,8 +1,8 @@
 #!/bin/sh
 # run.sh [WASMIND] — the AOT tier from the command line: the on-disk cache (a hit runs without compiling, corrupt,
 # truncated or foreign entries are rejected and rebuilt, never executed; a .cwasm from `wasmind compile` runs; the
-# size cap evicts the least recently used entries) and traps (message, exit status and a wasm backtrace with
-# name-section names, as in the interpreter). Prints PASS/FAIL lines and "N passed, N failed".
+# size cap evicts the least recently used entries), traps (message, exit status and a wasm backtrace with
+# name-section names, as in the interpreter) and the code variants (--timeout on no-limits code, --fuel). Prints PASS/FAIL lines and "N passed, N failed".
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WASMIND="${1:-$ROOT/build/wasmind}"
@@ -51,15 +51,19 @@ check "third module" "$(WASMIND_CACHE_MAX_MB=1 run "$T/third.wasm" 2)" 0
 check "least recently used entry evicted" "$([ -e "$C/0000old.cwasm" ] && echo kept || echo evicted)" evicted
 check "recent entries kept" "$(ls "$C" | wc -l | tr -d ' ')" 2
 
-# traps: the same report as the interpreter's (inlined callees fold into their caller's frame)
+# traps: the same report as the interpreter's (inlined callees fold into their caller's frame: functions called
+# only directly are static in the generated C and get inlined, so $middle is called through the table)
 wat2wasm --debug-names -o "$T/trap.wasm" - <<'WAT'
 (module
   (memory 1)
+  (type $t (func (param i32) (result i32)))
+  (table 1 funcref)
+  (elem (i32.const 0) $middle)
   (func $load (param i32) (result i32) (i32.load (local.get 0)))
   (func $middle (param i32) (result i32)
     (if (result i32) (local.get 0) (then (i32.add (call $load (local.get 0)) (i32.const 1))) (else (i32.const 0))))
   (func $recurse (param i32) (result i32) (i32.add (call $recurse (local.get 0)) (i32.const 1)))
-  (func (export "oob") (param i32) (result i32) (i32.mul (call $middle (local.get 0)) (i32.const 2)))
+  (func (export "oob") (param i32) (result i32) (i32.mul (call_indirect (type $t) (local.get 0) (i32.const 0)) (i32.const 2)))
   (func (export "deep") (param i32) (result i32) (call $recurse (local.get 0))))
 WAT
 "$WASMIND" run --aot --invoke oob "$T/trap.wasm" 100000 >"$T/out" 2>&1; st=$?
@@ -71,6 +75,25 @@ check "runaway recursion traps" "$st" 134
 check "call stack exhausted" "$(grep -c 'call stack exhausted' "$T/out")" 1
 # (the C compiler may turn this recursion into a loop that counts depth: one frame is a right answer)
 check "backtrace present" "$([ "$(grep -cE '^ +[0-9]+: func\[' "$T/out")" -ge 1 ] && echo yes)" yes
+
+# code variants: without --fuel the no-limits code (no per-call or per-loop checks) runs, and --timeout stops it by
+# a signal; --fuel compiles and runs the checked variant, and never runs no-limits code from a .cwasm
+wat2wasm -o "$T/spin.wasm" - <<'WAT'
+(module (func (export "spin") (loop $l (br $l))))
+WAT
+"$WASMIND" run --aot --timeout 300ms --invoke spin "$T/spin.wasm" >"$T/out" 2>&1; st=$?
+check "--timeout stops a runaway loop" "$st" 134
+check "deadline message" "$(grep -c 'deadline exceeded' "$T/out")" 1
+"$WASMIND" run --aot --fuel 100000 --invoke spin "$T/spin.wasm" >"$T/out" 2>&1; st=$?
+check "--fuel: the checked variant runs out of fuel" "$st:$(grep -c 'all fuel consumed' "$T/out")" 134:1
+"$WASMIND" compile "$T/spin.wasm" -o "$T/spin.cwasm" >/dev/null 2>&1
+"$WASMIND" run --fuel 100000 --invoke spin "$T/spin.cwasm" >"$T/out" 2>&1; st=$?
+check "--fuel with a no-limits .cwasm: interpreted, with a notice" "$st:$(grep -c 'fuel' "$T/out"):$(grep -c 'interpreting' "$T/out")" 134:2:1
+"$WASMIND" compile --limits "$T/spin.wasm" -o "$T/spin-limits.cwasm" >/dev/null 2>&1
+"$WASMIND" run --fuel 100000 --invoke spin "$T/spin-limits.cwasm" >"$T/out" 2>&1; st=$?
+check "--fuel with a .cwasm from compile --limits: native" "$st:$(grep -c 'all fuel consumed' "$T/out"):$(grep -c 'interpreting' "$T/out")" 134:1:0
+"$WASMIND" run --timeout 300ms --invoke spin "$T/spin.cwasm" >"$T/out" 2>&1; st=$?
+check "--timeout stops a no-limits .cwasm" "$st:$(grep -c 'deadline exceeded' "$T/out")" 134:1
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
