@@ -82,6 +82,9 @@ for b in "$release" "$asan"; do
   [ -x "$b/tests/aot_limits" ] && run "aot-limits-$tag" env XDG_CACHE_HOME="$(cd "$b" && pwd)/tests/aot-limits-cache" \
     "$b/tests/aot_limits" "$b/tests/aot-limits.wasm"
   [ "$tag" = release ] && command -v wasm-opt >/dev/null && run "aot-diff-random-$tag" env WM_BUILD="$(cd "$b" && pwd)" "$root/tests/aot/diff.sh" 100 1
+  # ... and the default no-limits code (compiled by gcc for these scalar modules), run without fuel
+  [ "$tag" = release ] && command -v wasm-opt >/dev/null && run "aot-diff-random-nolimits-$tag" env WM_BUILD="$(cd "$b" && pwd)" \
+    WM_DIFF_ARGS=--no-limits "$root/tests/aot/diff.sh" 100 2
   [ -x "$root/tests/wasi/run.sh" ] && run "wasi-$tag" "$root/tests/wasi/run.sh" "$b/wasmind"
   [ -x "$root/tests/classify/run.sh" ] && run "classify-$tag" env CLASSIFY_LIGHT=$([ "$tag" = release ] && echo 1 || echo 0) "$root/tests/classify/run.sh" "$b/wasmind"
   # Reference models vs ONNX Runtime (fetched once into build/models); the release build runs the big CNNs.

@@ -57,6 +57,9 @@
 /* ---- options ------------------------------------------------------------------------------ */
 static uint64_t g_fuel = 20000000;    /* per call; ttf modules need far less (hang limit) */
 static uint64_t g_deadline_ms = 20000; /* backstop for anything fuel does not bound */
+/* --no-limits: the AOT tier runs the default no-limits code (no fuel; -ttf's hang limit and the deadline bound
+ * it), the interpreter keeps its fuel */
+static bool g_no_limits;
 static unsigned g_timeout_s = 300;     /* per module, compile included: a hung child is killed */
 static int g_opt = 2;                  /* the C compiler's -O level: the default of `wasmind run` */
 static bool g_no_cache, g_strict_nan, g_verbose, g_no_fresh;
@@ -271,7 +274,8 @@ static bool run_tier(wm_engine *engine, const wm_module *m, const fexport *ex, u
     run r = { t, m };
     wm_store *s = wm_store_new(engine);
     if (!s) { fprintf(stderr, "diff: cannot create a store\n"); exit(3); }
-    wm_store_set_fuel(s, g_fuel);
+    uint64_t fuel = want_aot && g_no_limits ? 0 : g_fuel;
+    wm_store_set_fuel(s, fuel);
     wm_store_set_deadline_ms(s, g_deadline_ms);
     uint32_t ni = wm_module_import_count(m);
     host_env *envs = calloc(ni ? ni : 1, sizeof *envs);
@@ -317,7 +321,7 @@ static bool run_tier(wm_engine *engine, const wm_module *m, const fexport *ex, u
             uint32_t np = ex[k].type.nparams, nr = ex[k].type.nresults;
             if (np > 64 || nr > 64) continue;   /* never made by -ttf */
             for (uint32_t j = 0; j < np; j++) args[j] = make_arg(ex[k].type.params[j], k, j);
-            wm_store_set_fuel(s, g_fuel);
+            wm_store_set_fuel(s, fuel);
             push_call(t, (int)k);
             wm_status st = wm_func_call(s, f.of.func, args, np, res, nr, &err);
             c = &t->calls[t->ncalls - 1];
@@ -589,7 +593,8 @@ static void check_module(const char *path, counts *cnt)
     wm_module *ma = wm_module_new(engine, bytes, len, &err);
     free(bytes);
     mctx x = { path, mi, NULL, cnt, false };
-    wm_aot_options ao = { .opt_level = g_opt, .jobs = 1, .no_cache = g_no_cache, .limits = true };   /* runs under fuel */
+    /* the checked variant runs under fuel; --no-limits tests the default variant */
+    wm_aot_options ao = { .opt_level = g_opt, .jobs = 1, .no_cache = g_no_cache, .limits = !g_no_limits };
     char why[512];
     if (!ma || !wm_aot_attach(ma, &ao, why, sizeof why)) {
         report(&x, "-", -1, "AOT compilation failed: %s", ma ? why : err.message);
@@ -708,6 +713,7 @@ static void usage(FILE *out)
             "  --no-cache        do not read or write the AOT code cache\n"
             "  --strict-nan      NaN sign/payload differences fail (default: counted only)\n"
             "  --no-fresh        only phase A (all exports on one instance)\n"
+            "  --no-limits       AOT tier: the default code without fuel checks, run without fuel\n"
             "  --timeout S       per-module limit in seconds, compilation included (default 300)\n"
             "  -v                print passing modules and inconclusive calls too\n");
 }
@@ -723,6 +729,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--no-cache")) g_no_cache = true;
         else if (!strcmp(a, "--strict-nan")) g_strict_nan = true;
         else if (!strcmp(a, "--no-fresh")) g_no_fresh = true;
+        else if (!strcmp(a, "--no-limits")) g_no_limits = true;
         else if (!strcmp(a, "-v")) g_verbose = true;
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         else { usage(stderr); return 2; }
