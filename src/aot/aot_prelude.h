@@ -132,6 +132,11 @@ static inline __attribute__((noreturn, cold, noinline)) void wm_trap(wm_aot_ctx 
 #define WM_LEAVE(ctx) ((void)0)
 #define WM_SYNC_DEPTH(ctx) (*(ctx)->depth = d_ + 1)
 
+/* A float bit pattern the C compiler must not know: GCC rewrites x + C as x - (-C) and x - C as x + (-C), which
+ * flips the sign of a NaN constant C, where wasm (and the interpreter) return the NaN operand's own bits (and
+ * f32.copysign or a reinterpret then shows the difference). Used for NaN constants and for reinterpreted bits. */
+#define WM_OPAQUE(v) (__extension__({ __typeof__(v) o_ = (v); __asm__("" : "+r"(o_)); o_; }))
+
 /* Loads can trap: force their (full-width) result to exist even when wasm drops it. */
 #define WM_FORCE(v) __asm__ volatile("" : : "r"(v))
 /* v128 loads: a volatile read of the access's last byte faults exactly when the access would. */

@@ -1049,13 +1049,15 @@ static bool translate_body(gen *g, uint32_t defidx)
         case 0x43: {
             uint32_t v = 0;
             for (int i = 0; i < 4; i++) v |= (uint32_t)rd_u8(&r) << (8 * i);
-            push(g, WM_F32); sb_printf(o, "%s = 0x%" PRIx32 "u;\n", vn(g, g->h - 1), v);
+            bool nan = (v & 0x7f800000u) == 0x7f800000u && (v & 0x007fffffu);
+            push(g, WM_F32); sb_printf(o, nan ? "%s = WM_OPAQUE(0x%" PRIx32 "u);\n" : "%s = 0x%" PRIx32 "u;\n", vn(g, g->h - 1), v);
             break;
         }
         case 0x44: {
             uint64_t v = 0;
             for (int i = 0; i < 8; i++) v |= (uint64_t)rd_u8(&r) << (8 * i);
-            push(g, WM_F64); sb_printf(o, "%s = 0x%" PRIx64 "ull;\n", vn(g, g->h - 1), v);
+            bool nan = (v & 0x7ff0000000000000ull) == 0x7ff0000000000000ull && (v & 0x000fffffffffffffull);
+            push(g, WM_F64); sb_printf(o, nan ? "%s = WM_OPAQUE(0x%" PRIx64 "ull);\n" : "%s = 0x%" PRIx64 "ull;\n", vn(g, g->h - 1), v);
             break;
         }
         /* i32 */
@@ -1187,8 +1189,8 @@ static bool translate_body(gen *g, uint32_t defidx)
         case 0xBB: UN(WM_F32, WM_F64, "wm_b64(wm_promote(wm_f32(%s)))"); break;
         case 0xBC: UN(WM_F32, WM_I32, "%s"); break;
         case 0xBD: UN(WM_F64, WM_I64, "%s"); break;
-        case 0xBE: UN(WM_I32, WM_F32, "%s"); break;
-        case 0xBF: UN(WM_I64, WM_F64, "%s"); break;
+        case 0xBE: UN(WM_I32, WM_F32, "WM_OPAQUE(%s)"); break;   /* bits may be a NaN constant: see WM_OPAQUE */
+        case 0xBF: UN(WM_I64, WM_F64, "WM_OPAQUE(%s)"); break;
         case 0xC0: UN(WM_I32, WM_I32, "(uint32_t)(int32_t)(int8_t)(uint8_t)%s"); break;
         case 0xC1: UN(WM_I32, WM_I32, "(uint32_t)(int32_t)(int16_t)(uint16_t)%s"); break;
         case 0xC2: UN(WM_I64, WM_I64, "(uint64_t)(int64_t)(int8_t)(uint8_t)%s"); break;
