@@ -994,9 +994,21 @@ static __thread int tls_timer_state;                  /* 0 not created, 1 create
 static __thread timer_t tls_timer;
 static pthread_key_t g_timer_key;                     /* deletes a thread's timer when the thread exits */
 
+/* An address range of a table the signal handlers read without a lock (hi is written last; 0 = free slot). */
+typedef struct addr_range { uintptr_t lo, hi; } addr_range;
+
+static bool in_ranges(const addr_range *t, uint32_t n, uintptr_t a)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uintptr_t hi = __atomic_load_n(&t[i].hi, __ATOMIC_ACQUIRE);
+        if (a >= t[i].lo && a < hi) return true;
+    }
+    return false;
+}
+
 /* Guard-reserved memories (address ranges) used by compiled code: faults there are OOB traps. */
 #define MAX_REGIONS 4096
-static struct { uintptr_t lo, hi; } g_regions[MAX_REGIONS];
+static addr_range g_regions[MAX_REGIONS];
 static volatile uint32_t g_nregions;
 
 static void region_add(const wm_memory *mem)
@@ -1016,21 +1028,13 @@ static void region_add(const wm_memory *mem)
     pthread_mutex_unlock(&g_lock);
 }
 
-static bool in_region(uintptr_t a)
-{
-    uint32_t n = g_nregions;
-    for (uint32_t i = 0; i < n; i++) {
-        uintptr_t hi = __atomic_load_n(&g_regions[i].hi, __ATOMIC_ACQUIRE);
-        if (a >= g_regions[i].lo && a < hi) return true;
-    }
-    return false;
-}
+static bool in_region(uintptr_t a) { return in_ranges(g_regions, g_nregions, a); }
 
 /* Executable segments of the loaded shared objects: everything in them is generated code (wasm functions,
  * trampolines, helpers), which holds no lock and allocates nothing, so a signal may unwind it at any instruction.
  * Slots are written under g_lock and read lock-free by the signal handlers. */
 #define MAX_TEXTS 4096
-static struct { uintptr_t lo, hi; } g_texts[MAX_TEXTS];
+static addr_range g_texts[MAX_TEXTS];
 static volatile uint32_t g_ntexts;
 
 /* The slot of sym's object, -2 when it has no code, -1 when its extent cannot be found. */
@@ -1064,15 +1068,7 @@ static void text_remove(int slot)
     if (slot >= 0) __atomic_store_n(&g_texts[slot].hi, 0, __ATOMIC_RELEASE);
 }
 
-static bool in_text(uintptr_t pc)
-{
-    uint32_t n = g_ntexts;
-    for (uint32_t i = 0; i < n; i++) {
-        uintptr_t hi = __atomic_load_n(&g_texts[i].hi, __ATOMIC_ACQUIRE);
-        if (pc >= g_texts[i].lo && pc < hi) return true;
-    }
-    return false;
-}
+static bool in_text(uintptr_t pc) { return in_ranges(g_texts, g_ntexts, pc); }
 
 static struct sigaction g_old_segv, g_old_bus;
 int g_interrupt_signo;   /* the signal that stops no-limits code (install_handlers) */
