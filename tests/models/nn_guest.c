@@ -52,14 +52,7 @@ int main(int argc, char **argv) {
         if ((e = wasi_nn_compute(ctx))) die("compute", e);
         for (int k = 0; k < nout; k++) {
             uint32_t written = 0;
-            e = wasi_nn_get_output(ctx, (uint32_t)k, buf, cap, &written);
-            if (e == WASI_NN_TOO_LARGE) { /* the host told us the size it needs */
-                cap = written;
-                buf = realloc(buf, cap);
-                if (!buf) { fprintf(stderr, "nn_guest: out of memory\n"); return 1; }
-                e = wasi_nn_get_output(ctx, (uint32_t)k, buf, cap, &written);
-            }
-            if (e) die("get_output", e);
+            if ((e = get_output_grow(ctx, (uint32_t)k, &buf, &cap, &written))) die("get_output", e);
             snprintf(path, sizeof path, "%s/guest_output_%d.bin", argv[s], k);
             FILE *f = fopen(path, "wb");
             if (!f || fwrite(buf, 1, written, f) != written || fclose(f)) { fprintf(stderr, "nn_guest: write %s\n", path); return 1; }

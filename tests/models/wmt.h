@@ -1,5 +1,5 @@
 /* wmt.h — reads the raw tensors (.wmt: type, rank, dims as uint32, then the data) that tests/models/make_refs.py
- * writes, for the WASI-NN guests of tests/models and bench/onnx. */
+ * writes, and fetches outputs into a growing buffer, for the WASI-NN guests of tests/models and bench/onnx. */
 #ifndef WASMIND_WMT_H
 #define WASMIND_WMT_H
 #include <stdio.h>
@@ -21,5 +21,17 @@ static int read_wmt(const char *path, raw_tensor *t) {
     }
     fclose(f);
     return ok ? 0 : -1;
+}
+
+/* Output k into *buf (*cap bytes), grown to the size the host says it needs; *written gets its length. An
+ * error of wasi_nn_get_output, or WASI_NN_TOO_LARGE if the buffer cannot grow. */
+static wasi_nn_errno get_output_grow(wasi_nn_ctx ctx, uint32_t k, uint8_t **buf, uint32_t *cap, uint32_t *written) {
+    wasi_nn_errno e = wasi_nn_get_output(ctx, k, *buf, *cap, written);
+    if (e != WASI_NN_TOO_LARGE) return e;
+    uint8_t *nb = realloc(*buf, *written);
+    if (!nb) return WASI_NN_TOO_LARGE;
+    *buf = nb;
+    *cap = *written;
+    return wasi_nn_get_output(ctx, k, *buf, *cap, written);
 }
 #endif
