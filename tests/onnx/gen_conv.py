@@ -92,3 +92,18 @@ for i, (h, wd, k, st, pads, c, n, act, res) in enumerate([
         (16, 16, 3, 2, (1, 1, 2, 2), 8, 1, None, False), (10, 10, 5, 2, (0, 0, 0, 0), 3, 1, 'Relu', True)]):
     case('%02d_%dx%d_k%ds%d' % (i, h, wd, k, st), n, c, c, h, wd, pads, act=act, residual=res, k=k, stride=st,
          group=c, prefix='conv_dw_')
+
+# GEMM path: 1x1 convolutions whose widths leave 1-3 column edges (49 = 3 x 16 + 1 on 7x7 maps), steps not a
+# multiple of four, two K blocks, two N blocks with a residual; im2col for strided and non-Winograd kernels, with
+# output rows that straddle panels and more than one 256-column chunk.
+for name, n, c, m, h, wd, k, st, pads, act, res in [
+        ('1x1_7x7_res', 1, 7, 13, 7, 7, 1, 1, (0, 0, 0, 0), 'Relu', True),
+        ('1x1_3x6', 1, 9, 50, 3, 6, 1, 1, (0, 0, 0, 0), None, False),
+        ('1x1_1x19_clip', 1, 6, 64, 1, 19, 1, 1, (0, 0, 0, 0), 'Clip', False),
+        ('1x1_k300_res', 1, 300, 70, 7, 7, 1, 1, (0, 0, 0, 0), 'Relu', True),
+        ('1x1_17x20_res', 2, 20, 100, 17, 20, 1, 1, (0, 0, 0, 0), None, True),
+        ('s2_3x3_29x30', 1, 5, 20, 29, 30, 3, 2, (1, 1, 1, 1), 'Relu', False),
+        ('s2_7x7_40x41', 1, 3, 16, 40, 41, 7, 2, (3, 3, 3, 3), 'Relu', False),
+        ('s1_5x5_19x23', 1, 4, 12, 19, 23, 5, 1, (2, 2, 2, 2), None, True),
+        ('s2_1x1_14x15', 1, 24, 64, 14, 15, 1, 2, (0, 0, 0, 0), None, False)]:
+    case(name, n, c, m, h, wd, pads, act=act, residual=res, k=k, stride=st, prefix='conv_gemm_')
