@@ -328,6 +328,40 @@ static void c3_task(void *arg, int64_t t, int tid) {
     }
 }
 
+/* The zero-padded copy of one image the row kernels read, built by the threads a band of rows each. At stride 2
+ * each padded row is stored as its even columns, then its odd columns (Wp/2 each), so that every tap reads a
+ * contiguous run instead of deinterleaving two vectors (the stems' kernel spent its shuffle port on that). */
+typedef struct c3_pad_job {
+  const float *x;
+  float *xp;
+  int64_t H, W, Hp, Wp, pt, pl, rows, per;
+  int s;
+} c3_pad_job;
+
+static void c3_pad_task(void *arg, int64_t t, int tid) {
+  (void)tid;
+  const c3_pad_job *j = arg;
+  int64_t r1 = (t + 1) * j->per < j->rows ? (t + 1) * j->per : j->rows;
+  for (int64_t r = t * j->per; r < r1; r++) {
+    int64_t c = r / j->Hp, h = r % j->Hp - j->pt;
+    float *d = j->xp + r * j->Wp;
+    if (h < 0 || h >= j->H) { memset(d, 0, (size_t)j->Wp * sizeof(float)); continue; }
+    const float *src = j->x + (c * j->H + h) * j->W;
+    if (j->s == 1) {
+      memset(d, 0, (size_t)j->pl * sizeof(float));
+      memcpy(d + j->pl, src, (size_t)j->W * sizeof(float));
+      memset(d + j->pl + j->W, 0, (size_t)(j->Wp - j->pl - j->W) * sizeof(float));
+      continue;
+    }
+    int64_t half = j->Wp / 2;
+    for (int par = 0; par < 2; par++) /* padded column 2i + par is input column 2i + par - pl */
+      for (int64_t i = 0; i < half; i++) {
+        int64_t xc = 2 * i + par - j->pl;
+        d[par * half + i] = xc >= 0 && xc < j->W ? src[xc] : 0.f;
+      }
+  }
+}
+
 /* Y = conv3x3(X) for each of the N images, pads <= 2, with the epilogue. 1 when done, 0 when out of memory (the
  * caller then runs the GEMM path, which rewrites all of Y). */
 static int conv3x3_direct(const float *x, const float *w, const float *b, const float *res, float *y, int64_t N,
@@ -339,7 +373,8 @@ static int conv3x3_direct(const float *x, const float *w, const float *b, const 
   int64_t Hp = s * (OH - 1) + 3, Wp = s * OW16 + 2;
   if (Hp < H + pt) Hp = H + pt;
   if (Wp < W + pl) Wp = W + pl;
-  float *xp = calloc((size_t)(C * Hp * Wp), sizeof(float));
+  Wp += Wp & (s == 2); /* even, to split */
+  float *xp = malloc((size_t)(C * Hp * Wp) * sizeof(float));
   float *w4 = calloc((size_t)(nblk * C * 36), sizeof(float));
   if (!xp || !w4) { free(xp); free(w4); return 0; }
   for (int64_t m = 0; m < M; m++)
@@ -349,10 +384,8 @@ static int conv3x3_direct(const float *x, const float *w, const float *b, const 
   if (nt > 1) band = (OH + nt * 4 - 1) / (nt * 4); /* about 4 bands per thread, to balance */
   _Atomic int failed = 0;
   for (int64_t n = 0; n < N && !failed; n++) {
-    const float *xn = x + n * C * H * W;
-    for (int64_t c = 0; c < C; c++) /* the borders stay zero: same geometry for every image */
-      for (int64_t h = 0; h < H; h++)
-        memcpy(xp + (c * Hp + h + pt) * Wp + pl, xn + (c * H + h) * W, (size_t)W * sizeof(float));
+    c3_pad_job pj = {x + n * C * H * W, xp, H, W, Hp, Wp, pt, pl, C * Hp, (C * Hp + nt * 4 - 1) / (nt * 4), s};
+    par_for((pj.rows + pj.per - 1) / pj.per, c3_pad_task, &pj);
     c3_job j = {xp, w4, b, res ? res + n * M * OH * OW : NULL, y + n * M * OH * OW, C, M, OH, OW, OW16, Hp, Wp, band,
                 (OH + band - 1) / band, s, ck, act, p0, p1, &failed};
     par_for(j.nbands, c3_task, &j);

@@ -457,20 +457,21 @@ static void dwconv_avx2(const float *x, int64_t H, int64_t W, const float *w, in
  * output channels (the 96->24 3x3 convs of detection necks, a network's 3-channel stem) im2col packs each input
  * element nine times to use it in only M multiply-adds; here every loaded input vector feeds 4 channels straight
  * from the (padded) input rows. xp: input at the tile's first row, C planes of `plane` floats, rows of Wp (>= s *
- * OW rounded up to 16, + 2); w4: the block's weights as [C][9][4]; out: 4 rows of ldo floats (OW rounded up to 16
- * are written). */
+ * OW rounded up to 16, + 2; at stride 2 each row's even columns, then its odd ones); w4: the block's weights as
+ * [C][9][4]; out: 4 rows of ldo floats (OW rounded up to 16 are written). */
 static inline __attribute__((always_inline)) void conv3x3_row4(const float *xp, int64_t C, int64_t plane, int64_t Wp,
                                                                const float *w4, int64_t OW, float *out, int64_t ldo,
                                                                int s) {
   for (int64_t ow = 0; ow < OW; ow += 16) {
     __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
     const float *wc = w4;
+    /* stride 2: rows hold their even then their odd columns, so tap kw reads even[ow], odd[ow], even[ow + 1] */
+    const int64_t off[3] = {0, s == 1 ? 1 : Wp / 2, s == 1 ? 2 : 1};
     for (int64_t ic = 0; ic < C; ic++, wc += 36) {
-      const float *r = xp + ic * plane + ow * s;
+      const float *r = xp + ic * plane + ow;
       for (int kh = 0; kh < 3; kh++, r += Wp)
         for (int kw = 0; kw < 3; kw++) {
-          __m256 v0 = s == 1 ? _mm256_loadu_ps(r + kw) : load_even(r + kw);
-          __m256 v1 = s == 1 ? _mm256_loadu_ps(r + kw + 8) : load_even(r + kw + 16);
+          __m256 v0 = _mm256_loadu_ps(r + off[kw]), v1 = _mm256_loadu_ps(r + off[kw] + 8);
           const float *wt = wc + (kh * 3 + kw) * 4;
           __m256 w = _mm256_broadcast_ss(wt);
           a00 = _mm256_fmadd_ps(w, v0, a00), a01 = _mm256_fmadd_ps(w, v1, a01);

@@ -328,20 +328,21 @@ static void dwconv_simd128(const float *x, int64_t H, int64_t W, const float *w,
 /* Direct 3x3 convolution rows for conv.c (same contract as conv3x3_row4_avx2): 4 output channels x 8 pixels per
  * tile, 8 accumulators; each loaded input vector feeds the 4 channels, where im2col would pack every input
  * element nine times for only M multiply-adds. xp: input at the tile's first row, C planes of `plane` floats,
- * rows of Wp; w4: [C][9][4]; out: 4 rows of ldo floats (OW rounded up to 8 are written). */
+ * rows of Wp (at stride 2 each row's even columns, then its odd ones); w4: [C][9][4]; out: 4 rows of ldo floats
+ * (OW rounded up to 8 are written). */
 INLINE void conv3x3_row4(const float *xp, int64_t C, int64_t plane, int64_t Wp, const float *w4, int64_t OW,
                          float *out, int64_t ldo, int s) {
   for (int64_t ow = 0; ow < OW; ow += 8) {
     const v4 z = V_DUP(0.0f);
     v4 a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
     const float *wc = w4;
+    const int64_t off[3] = {0, s == 1 ? 1 : Wp / 2, s == 1 ? 2 : 1}; /* stride 2: even then odd columns */
     for (int64_t ic = 0; ic < C; ic++, wc += 36) {
-      const float *r = xp + ic * plane + ow * s;
+      const float *r = xp + ic * plane + ow;
       for (int kh = 0; kh < 3; kh++, r += Wp)
         for (int kw = 0; kw < 3; kw++) {
-          const float *p = r + kw, *wt = wc + (kh * 3 + kw) * 4;
-          v4 x0 = s == 1 ? V_LOAD(p) : V_EVEN(V_LOAD(p), V_LOAD(p + 4));
-          v4 x1 = s == 1 ? V_LOAD(p + 4) : V_EVEN(V_LOAD(p + 8), V_LOAD(p + 12));
+          const float *p = r + off[kw], *wt = wc + (kh * 3 + kw) * 4;
+          v4 x0 = V_LOAD(p), x1 = V_LOAD(p + 4);
           v4 w = V_LOADDUP(wt);
           a00 = V_FMA(a00, w, x0), a01 = V_FMA(a01, w, x1);
           w = V_LOADDUP(wt + 1);

@@ -107,3 +107,8 @@ for name, n, c, m, h, wd, k, st, pads, act, res in [
         ('s1_5x5_19x23', 1, 4, 12, 19, 23, 5, 1, (2, 2, 2, 2), None, True),
         ('s2_1x1_14x15', 1, 24, 64, 14, 15, 1, 2, (0, 0, 0, 0), None, False)]:
     case(name, n, c, m, h, wd, pads, act=act, residual=res, k=k, stride=st, prefix='conv_gemm_')
+
+# direct 3x3 kernel (few channels): an RGB stem at stride 2 without padding, odd width, M not a multiple of 4, two
+# images; stride 1 with a residual
+case('s2_rgb_17x23', 2, 3, 10, 17, 23, (0, 0, 0, 0), act='Relu', stride=2, prefix='conv_direct_')
+case('s1_8ch_11x21', 1, 8, 12, 11, 21, (1, 1, 1, 1), act='Clip', residual=True, prefix='conv_direct_')
