@@ -212,8 +212,42 @@ static void gemm_avx2_n8(int64_t kc, const float *restrict a, const float *restr
   gemm_store_tile(&acc[0][0], 8, c, ldc, mr, nr, flags, e, row, col);
 }
 
+/* One row of C (batch-1 Gemm/MatMul: a vector times packed weights): the 6-row tile would spend five sixths of its
+ * multiply-adds on the panel's zero rows. Four steps in flight, each into its own pair of accumulators. */
+static void gemm_avx2_m1(int64_t kc, const float *restrict a, const float *restrict b, float *c, int nr, int flags,
+                         const gemm_epi *e, int64_t row, int64_t col) {
+  __m256 lo[4], hi[4];
+  for (int u = 0; u < 4; u++) lo[u] = hi[u] = _mm256_setzero_ps();
+  int64_t k = 0;
+  for (; k + 4 <= kc; k += 4, a += 4 * MR, b += 4 * NR)
+    for (int u = 0; u < 4; u++) {
+      __m256 av = _mm256_broadcast_ss(a + u * MR);
+      lo[u] = _mm256_fmadd_ps(av, _mm256_load_ps(b + u * NR), lo[u]);
+      hi[u] = _mm256_fmadd_ps(av, _mm256_load_ps(b + u * NR + 8), hi[u]);
+    }
+  for (; k < kc; k++, a += MR, b += NR) {
+    __m256 av = _mm256_broadcast_ss(a);
+    lo[0] = _mm256_fmadd_ps(av, _mm256_load_ps(b), lo[0]);
+    hi[0] = _mm256_fmadd_ps(av, _mm256_load_ps(b + 8), hi[0]);
+  }
+  __m256 l = _mm256_add_ps(_mm256_add_ps(lo[0], lo[1]), _mm256_add_ps(lo[2], lo[3]));
+  __m256 h = _mm256_add_ps(_mm256_add_ps(hi[0], hi[1]), _mm256_add_ps(hi[2], hi[3]));
+  if (nr == NR) {
+    store_row(c, l, h, flags, e, row, col);
+    return;
+  }
+  float acc[NR] __attribute__((aligned(32)));
+  _mm256_store_ps(acc, l);
+  _mm256_store_ps(acc + 8, h);
+  gemm_store_tile(acc, NR, c, 0, 1, nr, flags, e, row, col);
+}
+
 static void gemm_avx2(int64_t kc, const float *restrict a, const float *restrict b, float *c, int64_t ldc, int mr,
                       int nr, int flags, const gemm_epi *e, int64_t row, int64_t col) {
+  if (mr == 1 && nr > 8) {
+    gemm_avx2_m1(kc, a, b, c, nr, flags, e, row, col);
+    return;
+  }
   if (nr <= 3) {
     gemm_avx2_n3(kc, a, b, c, ldc, mr, nr, flags, e, row, col);
     return;

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-# gen_conv.py — writes tests/onnx/conv_wino_*/ and conv_dw_*/: Conv cases for the Winograd path (3x3 stride 1,
-# src/kernels/winograd.c) and the depthwise kernels (3x3 and 5x5, stride 1 and 2): grids narrower than a vector, row
-# tails, planes down to 1x1, odd and asymmetric pads, batches, fused bias/residual/activation. Integer data keep every
-# result exact (Winograd's transforms only scale by 1/2 and 1/4), so any indexing slip shows. Needs python3-onnx and
-# python3-numpy.
+# gen_conv.py — writes tests/onnx/conv_*/ and gemm_*/: Conv cases for the Winograd path (3x3 stride 1,
+# src/kernels/winograd.c), the depthwise kernels (3x3 and 5x5, stride 1 and 2), the direct 3x3 kernel, the GEMM and
+# im2col paths, and batch-1 Gemm/MatMul: grids narrower than a vector, row and column tails, planes down to 1x1, odd
+# and asymmetric pads, batches, fused bias/residual/activation. Integer data keep every result exact (Winograd's
+# transforms only scale by 1/2 and 1/4), so any indexing slip shows. Needs python3-onnx and python3-numpy.
 import os
 import sys
 
@@ -112,3 +112,43 @@ for name, n, c, m, h, wd, k, st, pads, act, res in [
 # images; stride 1 with a residual
 case('s2_rgb_17x23', 2, 3, 10, 17, 23, (0, 0, 0, 0), act='Relu', stride=2, prefix='conv_direct_')
 case('s1_8ch_11x21', 1, 8, 12, 11, 21, (1, 1, 1, 1), act='Clip', residual=True, prefix='conv_direct_')
+
+
+def gemm_case(name, m, k, n, op='Gemm', act=None):
+    """One-row products against constant weights (the batch-1 classifier path of the GEMM kernels)."""
+    a = rng.integers(-3, 4, size=(m, k))
+    w = rng.integers(-2, 3, size=(n, k) if op == 'Gemm' else (k, n))
+    b = rng.integers(-20, 21, size=(n,))
+    if op == 'Gemm':
+        y = a @ w.T + b
+        nodes = [helper.make_node('Gemm', ['a', 'w', 'b'], ['g'], transB=1)]
+        inits = [numpy_helper.from_array(w.astype(np.float32), 'w'), numpy_helper.from_array(b.astype(np.float32), 'b')]
+    else:
+        y = a @ w
+        nodes = [helper.make_node('MatMul', ['a', 'w'], ['g'])]
+        inits = [numpy_helper.from_array(w.astype(np.float32), 'w')]
+    if act == 'Relu':
+        nodes.append(helper.make_node('Relu', ['g'], ['y']))
+        y = np.maximum(y, 0)
+    else:
+        nodes.append(helper.make_node('Identity', ['g'], ['y']))
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info('a', TensorProto.FLOAT, [m, k])],
+                              [helper.make_tensor_value_info('y', TensorProto.FLOAT, [m, n])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)])
+    model.ir_version = 8
+    d = os.path.join(HERE, 'gemm_' + name)
+    os.makedirs(os.path.join(d, 'test_data_set_0'), exist_ok=True)
+    onnx.save(model, os.path.join(d, 'model.onnx'))
+    t = numpy_helper.from_array(a.astype(np.float32), 'a')
+    open(os.path.join(d, 'test_data_set_0', 'input_0.pb'), 'wb').write(t.SerializeToString())
+    t = numpy_helper.from_array(y.astype(np.float32), 'y')
+    open(os.path.join(d, 'test_data_set_0', 'output_0.pb'), 'wb').write(t.SerializeToString())
+
+
+# one row: whole panels, a 13-column edge (9-15 wide: the one-row kernel's partial store), an 8-column edge, steps
+# not a multiple of four; two rows for contrast
+gemm_case('m1_k64_n48_relu', 1, 64, 48, act='Relu')
+gemm_case('m1_k37_n29', 1, 37, 29)
+gemm_case('m1_k301_n1000', 1, 301, 1000)
+gemm_case('matmul_m1_k40_n45', 1, 40, 45, op='MatMul')
+gemm_case('m2_k19_n27', 2, 19, 27)
