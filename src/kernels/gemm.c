@@ -312,10 +312,13 @@ static void bpack_task(void *arg, int64_t t, int tid) {
   (void)tid;
   const bpack_job *j = arg;
   int64_t n0 = t * j->per, nc = j->N - n0 < j->per ? j->N - n0 : j->per;
-  j->B->pack(j->B->ctx, 0, j->K, n0, nc, j->nr, j->dst + n0 * j->K);
+  if (j->B->pack) j->B->pack(j->B->ctx, 0, j->K, n0, nc, j->nr, j->dst + n0 * j->K);
+  else pack_b_plain(j->B, 0, j->K, n0, nc, j->nr, j->K * j->nr, j->dst + n0 * j->K);
 }
 
-static float *pack_b_callback_alloc(const cpu_kernels *ck, const gemm_src *B, int64_t K, int64_t N) {
+/* B (plain or through its pack callback) as whole-K column panels, packed by all threads: for a row split, where
+ * every task needs all of it (resnet50's 1024x196 B was 800 KB copied by one thread while the other waited). */
+static float *pack_b_shared_alloc(const cpu_kernels *ck, const gemm_src *B, int64_t K, int64_t N) {
   int64_t panels = (N + ck->nr - 1) / ck->nr;
   float *d = aligned_alloc(64, ((size_t)(panels * ck->nr * K) * sizeof(float) + 63) & ~(size_t)63);
   if (!d) return NULL;
@@ -368,13 +371,8 @@ void sgemm_ex(int64_t M, int64_t N, int64_t K, const gemm_src *A, const gemm_src
       A2 = *A;
       A2.packed = shared;
       g.A = &A2;
-    } else if (g.ntn == 1 && ntm > 1 && !B->packed && B->pack && (shared = pack_b_callback_alloc(ck, B, K, N))) {
+    } else if (g.ntn == 1 && ntm > 1 && !B->packed && (shared = pack_b_shared_alloc(ck, B, K, N))) {
       B2 = *B; /* an implicit im2col matrix: every task would build the whole of it (8x the work at 2 threads) */
-      B2.packed = shared;
-      g.B = &B2;
-    } else if (g.ntn == 1 && ntm > 1 && !B->packed && !B->pack &&
-               (shared = gemm_pack_b_alloc(B->p, B->ld, B->trans, K, N))) {
-      B2 = *B;
       B2.packed = shared;
       g.B = &B2;
     }
