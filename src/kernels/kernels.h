@@ -220,6 +220,8 @@ float *gemm_pack_a_alloc(const float *A, int64_t lda, int trans, int64_t M, int6
 float *gemm_pack_b_alloc(const float *B, int64_t ldb, int trans, int64_t K, int64_t N);
 /* gemm_pack_a_alloc into caller memory of ceil(M / mr) * mr * K floats. */
 void gemm_pack_a_to(float *dst, const float *A, int64_t lda, int trans, int64_t M, int64_t K, float alpha);
+/* Where element (m, k) of an M x K operand lives in that packed layout (for code that writes it directly). */
+int64_t gemm_packed_a_at(int64_t m, int64_t k, int64_t M, int64_t K, int mr);
 
 /* Load-time weight packing (graph.c calls these for nodes whose weights are constant). */
 void conv_prepare(onnx_node *nd, const wm_onnx_tensor *w);

@@ -13,12 +13,12 @@ float *wino_pack_weights(const float *w, int64_t M, int64_t C, int64_t *stride) 
   float *u = aligned_alloc(64, bytes);
   if (!u) return NULL;
   wm_prefault(u, bytes);
-  if (M % mr) /* the last panel's rows past M stay zero */
-    for (int xi = 0; xi < 16; xi++) memset(u + xi * s + M / mr * mr * C, 0, (size_t)(mr * C) * sizeof(float));
-  /* written straight into the packed panel layout (panel m / mr holds [C][mr]): the weights of a big model are
-   * transformed at load, where a packing pass per matrix cost resnet50 ~40 ms */
+  for (int64_t m = M; m < (M + mr - 1) / mr * mr; m++) /* the last panel's rows past M stay zero */
+    for (int64_t c = 0; c < C; c++)
+      for (int xi = 0; xi < 16; xi++) u[xi * s + gemm_packed_a_at(m, c, M, C, mr)] = 0;
+  /* written straight into the packed layout (gemm_packed_a_at): the weights of a big model are transformed at
+   * load, where a packing pass per matrix cost resnet50 ~40 ms */
   for (int64_t m = 0; m < M; m++) {
-    float *um = u + m / mr * mr * C + m % mr;
     for (int64_t c = 0; c < C; c++) {
       const float *g = w + (m * C + c) * 9;
       float t[4][3];
@@ -28,7 +28,7 @@ float *wino_pack_weights(const float *w, int64_t M, int64_t C, int64_t *stride) 
         t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
         t[3][j] = g[6 + j];
       }
-      float *d = um + c * mr;
+      float *d = u + gemm_packed_a_at(m, c, M, C, mr);
       for (int i = 0; i < 4; i++) { /* (G g) Gᵀ */
         d[(i * 4 + 0) * s] = t[i][0];
         d[(i * 4 + 1) * s] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);

@@ -152,3 +152,6 @@ gemm_case('m1_k37_n29', 1, 37, 29)
 gemm_case('m1_k301_n1000', 1, 301, 1000)
 gemm_case('matmul_m1_k40_n45', 1, 40, 45, op='MatMul')
 gemm_case('m2_k19_n27', 2, 19, 27)
+
+# Winograd with more input channels than one K block of the packed weights (256), rows past the last full panel
+case('k_blocks', 1, 260, 20, 5, 6, (1, 1, 1, 1), act='Relu', residual=True)
