@@ -2,7 +2,7 @@
  * microkernels picked once at start-up, the portable 4x16 scalar microkernel, and the MatMul / Gemm operators. */
 #include "kernels.h"
 
-#define KC 256 /* K block: a 16-column B micro-panel of KC rows stays in L1 */
+#define KC GEMM_KC /* K block (256): a 16-column B micro-panel of KC rows stays in L1 */
 #define MC 120 /* M block (a multiple of every mr): the packed A block stays in L2 */
 #define NC 256 /* N block (a multiple of every nr): a packed B block of KC x NC stays in L2 */
 /* Up to this many rows of C, B is read in place where the CPU's kernels can (gemm_ldb): measured on 1x1

@@ -220,7 +220,9 @@ float *gemm_pack_a_alloc(const float *A, int64_t lda, int trans, int64_t M, int6
 float *gemm_pack_b_alloc(const float *B, int64_t ldb, int trans, int64_t K, int64_t N);
 /* gemm_pack_a_alloc into caller memory of ceil(M / mr) * mr * K floats. */
 void gemm_pack_a_to(float *dst, const float *A, int64_t lda, int trans, int64_t M, int64_t K, float alpha);
-/* Where element (m, k) of an M x K operand lives in that packed layout (for code that writes it directly). */
+/* Where element (m, k) of an M x K operand lives in that packed layout (for code that writes it directly): K
+ * blocks of GEMM_KC steps, each holding all row panels, so (m, k + 1) follows (m, k) at + mr within a block. */
+#define GEMM_KC 256
 int64_t gemm_packed_a_at(int64_t m, int64_t k, int64_t M, int64_t K, int mr);
 
 /* Load-time weight packing (graph.c calls these for nodes whose weights are constant). */

@@ -19,7 +19,9 @@ float *wino_pack_weights(const float *w, int64_t M, int64_t C, int64_t *stride) 
   /* written straight into the packed layout (gemm_packed_a_at): the weights of a big model are transformed at
    * load, where a packing pass per matrix cost resnet50 ~40 ms */
   for (int64_t m = 0; m < M; m++) {
+    float *blk = u;
     for (int64_t c = 0; c < C; c++) {
+      if (c % GEMM_KC == 0) blk = u + gemm_packed_a_at(m, c, M, C, mr); /* (m, c) in this block: blk + offset * mr */
       const float *g = w + (m * C + c) * 9;
       float t[4][3];
       for (int j = 0; j < 3; j++) { /* G g: G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1] */
@@ -28,7 +30,7 @@ float *wino_pack_weights(const float *w, int64_t M, int64_t C, int64_t *stride) 
         t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
         t[3][j] = g[6 + j];
       }
-      float *d = u + gemm_packed_a_at(m, c, M, C, mr);
+      float *d = blk + c % GEMM_KC * mr;
       for (int i = 0; i < 4; i++) { /* (G g) Gᵀ */
         d[(i * 4 + 0) * s] = t[i][0];
         d[(i * 4 + 1) * s] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
