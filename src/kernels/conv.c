@@ -328,26 +328,24 @@ static void c3_task(void *arg, int64_t t, int tid) {
     }
 }
 
-/* The zero-padded copy of one image the row kernels read, built by the threads a band of rows each. At stride 2
- * each padded row is stored as its even columns, then its odd columns (Wp/2 each), so that every tap reads a
- * contiguous run instead of deinterleaving two vectors (the stems' kernel spent its shuffle port on that). */
-typedef struct c3_pad_job {
+/* The zero-padded copy of one image, built by the threads a band of rows each (pad_planes in kernels.h). */
+typedef struct pad_job {
   const float *x;
   float *xp;
   int64_t H, W, Hp, Wp, pt, pl, rows, per;
-  int s;
-} c3_pad_job;
+  int split;
+} pad_job;
 
-static void c3_pad_task(void *arg, int64_t t, int tid) {
+static void pad_task(void *arg, int64_t t, int tid) {
   (void)tid;
-  const c3_pad_job *j = arg;
+  const pad_job *j = arg;
   int64_t r1 = (t + 1) * j->per < j->rows ? (t + 1) * j->per : j->rows;
   for (int64_t r = t * j->per; r < r1; r++) {
     int64_t c = r / j->Hp, h = r % j->Hp - j->pt;
     float *d = j->xp + r * j->Wp;
     if (h < 0 || h >= j->H) { memset(d, 0, (size_t)j->Wp * sizeof(float)); continue; }
     const float *src = j->x + (c * j->H + h) * j->W;
-    if (j->s == 1) {
+    if (!j->split) {
       memset(d, 0, (size_t)j->pl * sizeof(float));
       memcpy(d + j->pl, src, (size_t)j->W * sizeof(float));
       memset(d + j->pl + j->W, 0, (size_t)(j->Wp - j->pl - j->W) * sizeof(float));
@@ -360,6 +358,13 @@ static void c3_pad_task(void *arg, int64_t t, int tid) {
         d[par * half + i] = xc >= 0 && xc < j->W ? src[xc] : 0.f;
       }
   }
+}
+
+void pad_planes(const float *x, int64_t C, int64_t H, int64_t W, float *xp, int64_t Hp, int64_t Wp, int64_t pt,
+                int64_t pl, int split) {
+  int64_t nt = wm_onnx_get_threads(), rows = C * Hp, per = (rows + nt * 4 - 1) / (nt * 4);
+  pad_job j = {x, xp, H, W, Hp, Wp, pt, pl, rows, per, split};
+  par_for((rows + per - 1) / per, pad_task, &j);
 }
 
 /* Y = conv3x3(X) for each of the N images, pads <= 2, with the epilogue. 1 when done, 0 when out of memory (the
@@ -384,8 +389,7 @@ static int conv3x3_direct(const float *x, const float *w, const float *b, const 
   if (nt > 1) band = (OH + nt * 4 - 1) / (nt * 4); /* about 4 bands per thread, to balance */
   _Atomic int failed = 0;
   for (int64_t n = 0; n < N && !failed; n++) {
-    c3_pad_job pj = {x + n * C * H * W, xp, H, W, Hp, Wp, pt, pl, C * Hp, (C * Hp + nt * 4 - 1) / (nt * 4), s};
-    par_for((pj.rows + pj.per - 1) / pj.per, c3_pad_task, &pj);
+    pad_planes(x + n * C * H * W, C, H, W, xp, Hp, Wp, pt, pl, s == 2);
     c3_job j = {xp, w4, b, res ? res + n * M * OH * OW : NULL, y + n * M * OH * OW, C, M, OH, OW, OW16, Hp, Wp, band,
                 (OH + band - 1) / band, s, ck, act, p0, p1, &failed};
     par_for(j.nbands, c3_task, &j);

@@ -241,6 +241,12 @@ int par_in_task(void);
 #define PAR_SCRATCH_SLOTS 6
 float *par_scratch(int slot, size_t n);
 
+/* xp (C planes of Hp x Wp) = x (C planes of H x W) at row pt, column pl, zeros around, written by the threads a band
+ * of rows each (conv.c). split: each padded row stored as its even columns, then its odd ones (Wp even), for
+ * stride-2 row kernels. */
+void pad_planes(const float *x, int64_t C, int64_t H, int64_t W, float *xp, int64_t Hp, int64_t Wp, int64_t pt,
+                int64_t pl, int split);
+
 /* Winograd F(2x2,3x3) for 3x3 stride-1 undilated convolution (winograd.c): weights transformed and packed once
  * (16 A operands, stride floats apart), then Y = epilogue(conv(X)) for N images; 1 when done, 0 out of memory. */
 float *wino_pack_weights(const float *w, int64_t M, int64_t C, int64_t *stride);

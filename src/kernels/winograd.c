@@ -294,7 +294,7 @@ int conv3x3_winograd(const float *x, const float *u, int64_t ustride, const floa
   int64_t rows = want / TW < 1 ? 1 : want / TW;
   if (rows > TH) rows = TH;
   int64_t nblk = (TH + rows - 1) / rows, nthreads = wm_onnx_get_threads();
-  float *xp = calloc((size_t)(C * Hp * Wp), sizeof(float));
+  float *xp = malloc((size_t)(C * Hp * Wp) * sizeof(float));
   if (!xp) return 0;
   wino_job j = {xp, Hp, Wp, u, ustride, b, NULL, NULL, C, M, OH, OW, TW, TH, rows, (rows * TW + 7) / 8 * 8, ck, act,
                 0, p0, p1, NULL, NULL, 0, 0, 0, 0};
@@ -310,10 +310,7 @@ int conv3x3_winograd(const float *x, const float *u, int64_t ustride, const floa
     if (!j.V || !j.P) { free(j.V); free(j.P); free(xp); return 0; }
   }
   for (int64_t n = 0; n < N && !j.failed; n++) {
-    const float *xn = x + n * C * H * W;
-    for (int64_t c = 0; c < C; c++) /* the borders stay zero: same geometry for every image */
-      for (int64_t h = 0; h < H; h++)
-        memcpy(xp + (c * Hp + h + pt) * Wp + pl, xn + (c * H + h) * W, (size_t)W * sizeof(float));
+    pad_planes(x + n * C * H * W, C, H, W, xp, Hp, Wp, pt, pl, 0);
     j.y = y + n * M * OH * OW;
     j.res = res ? res + n * M * OH * OW : NULL;
     if (!phase) {
