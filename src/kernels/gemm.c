@@ -342,6 +342,33 @@ static float *pack_b_shared_alloc(const cpu_kernels *ck, const gemm_src *B, int6
   return d;
 }
 
+/* A (not pre-packed) in the pre-packed layout, K block by panel group, by all threads. */
+typedef struct apack_job {
+  const gemm_src *A;
+  int64_t M, K, mp, per, ngroups;
+  int mr;
+  float *dst;
+} apack_job;
+
+static void apack_task(void *arg, int64_t t, int tid) {
+  (void)tid;
+  const apack_job *j = arg;
+  int64_t kb = t / j->ngroups * KC, kc = j->K - kb < KC ? j->K - kb : KC, m0 = t % j->ngroups * j->per;
+  int64_t mc = j->M - m0 < j->per ? j->M - m0 : j->per;
+  pack_a(j->A, m0, mc, kb, kc, j->mr, kc * j->mr, j->dst + kb * j->mp + m0 * kc);
+}
+
+static float *pack_a_shared_alloc(const cpu_kernels *ck, const gemm_src *A, int64_t M, int64_t K) {
+  int mr = ck->mr;
+  int64_t mp = (M + mr - 1) / mr * mr;
+  float *d = aligned_alloc(64, ((size_t)(mp * K) * sizeof(float) + 63) & ~(size_t)63);
+  if (!d) return NULL;
+  int64_t panels = mp / mr, groups = 2 * wm_onnx_get_threads(), per = (panels + groups - 1) / groups * mr;
+  apack_job j = {A, M, K, mp, per, (M + per - 1) / per, mr, d};
+  par_for((K + KC - 1) / KC * j.ngroups, apack_task, &j);
+  return d;
+}
+
 #define PAR_MIN_FLOPS 1500000.0 /* below this (~30 us) waking workers costs more than it saves */
 
 void sgemm_ex(int64_t M, int64_t N, int64_t K, const gemm_src *A, const gemm_src *B, int accumulate, float *C,
@@ -381,7 +408,7 @@ void sgemm_ex(int64_t M, int64_t N, int64_t K, const gemm_src *A, const gemm_src
      * once here instead (a 128x1024 activation matrix was packed eight times at two threads). */
     float *shared = NULL;
     gemm_src A2, B2;
-    if (ntm == 1 && g.ntn > 1 && !A->packed && (shared = gemm_pack_a_alloc(A->p, A->ld, A->trans, M, K, A->alpha))) {
+    if (ntm == 1 && g.ntn > 1 && !A->packed && (shared = pack_a_shared_alloc(ck, A, M, K))) {
       A2 = *A;
       A2.packed = shared;
       g.A = &A2;
@@ -394,7 +421,17 @@ void sgemm_ex(int64_t M, int64_t N, int64_t K, const gemm_src *A, const gemm_src
     free(shared);
     return;
   }
+  /* more than one N block would pack the same rows of A again for each: once here instead (bert's 128x256
+   * activations times 1024 weight columns were packed four times) */
+  float *ap = !A->packed && N > NC && M * K <= ((int64_t)1 << 22) ? pack_a_shared_alloc(ck, A, M, K) : NULL;
+  gemm_src A1;
+  if (ap) {
+    A1 = *A;
+    A1.packed = ap;
+    g.A = &A1;
+  }
   gemm_block(&g, 0, M, 0, N);
+  free(ap);
 }
 
 /* Eight partial sums, so the compiler vectorises the loop (one running sum would be a serial dependency). */
