@@ -3,6 +3,10 @@
 optimisations on, same thread count), run alternately on the same inputs; prints median latency, the latency
 ratio wasmind/ORT, the load-time ratio, peak RSS of each process and the geometric means.
 
+Each round runs both, back to back, in alternating order (wasmind first in even rounds, ORT first in odd ones),
+and a ratio is the median of the rounds' own ratios: the machines this runs on have slow phases lasting tens of
+seconds, and a ratio of two medians could pair one side's slow phase with the other's fast one.
+
 Usage: bench/onnx/bench.py [--threads 1,2] [--rounds 3] [--models a,b] [--iters-scale F] [--json FILE]
        bench/onnx/bench.py --guest [...]   a WASI-NN guest (nn_guest_bench.c) against `nn bench` instead
 Models come from build/models (scripts/fetch-models.sh); ORT from build/models/ort/node_modules/onnxruntime-node.
@@ -106,7 +110,7 @@ def io_names(model):
     return names["inputs:"], names["outputs:"]
 
 
-def guest_pair(name, model, iters, threads):
+def guest_pair(name, model, iters, threads, guest_first=False):
     """One alternation of `nn bench` and the WASI-NN guest on the model's reference inputs: (nn ms, guest ms)."""
     ref = os.path.join(MODELS, "refs", name, "test_data_set_0")
     ins, outs = io_names(model)
@@ -114,15 +118,25 @@ def guest_pair(name, model, iters, threads):
     args = []
     for k in range(nin):
         args += ["--input", "%s=%s" % (ins[k], os.path.join(ref, "input_%d.pb" % k))]
-    rc, out, err, _ = run_rss([WASMIND, "nn", "bench", model, "--iters", str(iters), "--threads", str(threads)] + args)
-    if rc:
-        raise RuntimeError("nn bench failed: " + err.strip())
-    nn = float(re.search(r"median ([0-9.]+) ms", out).group(1))
-    rc, out, err, _ = run_rss([WASMIND, "run", "--dir", ref + "::/ref", "--nn-preload", "m:onnx:cpu:" + model,
-                               "--nn-threads", str(threads), GUEST_WASM, "m", str(len(outs)), str(iters), "/ref"])
-    if rc:
-        raise RuntimeError("guest failed: " + err.strip())
-    return nn, float(re.search(r"median ([0-9.]+) ms", out).group(1))
+    def nn_run():
+        rc, out, err, _ = run_rss([WASMIND, "nn", "bench", model, "--iters", str(iters), "--threads", str(threads)] +
+                                  args)
+        if rc:
+            raise RuntimeError("nn bench failed: " + err.strip())
+        return float(re.search(r"median ([0-9.]+) ms", out).group(1))
+
+    def guest_run():
+        rc, out, err, _ = run_rss([WASMIND, "run", "--dir", ref + "::/ref", "--nn-preload", "m:onnx:cpu:" + model,
+                                   "--nn-threads", str(threads), GUEST_WASM, "m", str(len(outs)), str(iters), "/ref"])
+        if rc:
+            raise RuntimeError("guest failed: " + err.strip())
+        return float(re.search(r"median ([0-9.]+) ms", out).group(1))
+
+    if guest_first:
+        guest = guest_run()
+        return nn_run(), guest
+    nn = nn_run()
+    return nn, guest_run()
 
 
 def guest_bench(threads_list, rounds, wanted, scale):
@@ -137,10 +151,12 @@ def guest_bench(threads_list, rounds, wanted, scale):
             model = os.path.join(MODELS, fname)
             if (wanted and name not in wanted) or not os.path.isdir(os.path.join(MODELS, "refs", ref_name)):
                 continue
-            pairs = [guest_pair(ref_name, model, max(1, int(iters * scale)), threads) for _ in range(rounds)]
+            pairs = [guest_pair(ref_name, model, max(1, int(iters * scale)), threads, rnd % 2 == 1)
+                     for rnd in range(rounds)]
             nn, guest = median([p[0] for p in pairs]), median([p[1] for p in pairs])
-            ratios.append(guest / nn)
-            print("%-16s %10.2f %10.2f %7.3f" % (name, nn, guest, guest / nn))
+            ratio = median([p[1] / p[0] for p in pairs])
+            ratios.append(ratio)
+            print("%-16s %10.2f %10.2f %7.3f" % (name, nn, guest, ratio))
             sys.stdout.flush()
         if ratios:
             print("%-16s %10s %10s %7.3f" % ("geomean", "", "", geomean(ratios)))
@@ -187,9 +203,13 @@ def main():
             it = max(1, int(iters * a.iters_scale))
             wm, ort = [], []
             try:
-                for _ in range(a.rounds):  # alternate so both see the same machine load
-                    wm.append(wasmind_once(path, it, threads, extra))
-                    ort.append(ort_once(path, it, threads, extra))
+                for rnd in range(a.rounds):  # alternate so both see the same machine load
+                    if rnd % 2 == 0:
+                        wm.append(wasmind_once(path, it, threads, extra))
+                        ort.append(ort_once(path, it, threads, extra))
+                    else:
+                        ort.append(ort_once(path, it, threads, extra))
+                        wm.append(wasmind_once(path, it, threads, extra))
             except (RuntimeError, AttributeError, ValueError) as e:
                 print("%-16s error: %s" % (name, e))
                 continue
@@ -199,8 +219,8 @@ def main():
                 "wasmind_load_ms": median([x[1] for x in wm]), "ort_load_ms": median([x[1] for x in ort]),
                 "wasmind_rss_mb": max(x[2] for x in wm) / 1024.0, "ort_rss_mb": max(x[2] for x in ort) / 1024.0,
             }
-            r["ratio"] = r["wasmind_ms"] / r["ort_ms"]
-            r["load_ratio"] = r["wasmind_load_ms"] / r["ort_load_ms"]
+            r["ratio"] = median([w[0] / o[0] for w, o in zip(wm, ort)])
+            r["load_ratio"] = median([w[1] / o[1] for w, o in zip(wm, ort)])
             rows.append(r)
             print("%-16s %10.2f %10.2f %7.2f | %9.1f %9.1f %7.2f | %9.1f %9.1f" %
                   (name, r["wasmind_ms"], r["ort_ms"], r["ratio"], r["wasmind_load_ms"], r["ort_load_ms"],
