@@ -73,8 +73,9 @@ typedef struct fpool_job {
 static inline void tap_range(int64_t o, int64_t s, int64_t pb, int64_t d, int64_t k, int64_t lo, int64_t hi, int64_t *t0,
                              int64_t *t1) {
   int64_t base = o * s - pb;
-  int64_t a = base >= lo ? 0 : (lo - base + d - 1) / d;
-  int64_t b = base >= hi ? 0 : (hi - 1 - base) / d + 1;
+  /* undilated (every CNN pool): no divisions, which made these ranges cost as much as the pooling itself */
+  int64_t a = base >= lo ? 0 : d == 1 ? lo - base : (lo - base + d - 1) / d;
+  int64_t b = base >= hi ? 0 : d == 1 ? hi - base : (hi - 1 - base) / d + 1;
   if (b > k) b = k;
   if (a > b) a = b;
   *t0 = a;
@@ -89,6 +90,24 @@ __attribute__((target("avx2"))) static int64_t rowmax_avx2(float *t, const float
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(t + i, _mm256_max_ps(_mm256_loadu_ps(row + i), _mm256_loadu_ps(t + i)));
   return i;
+}
+
+/* t = max(r2, max(r1, r0)) (r2 may be NULL) with the C's NaN order, over all n columns: the last vector masked,
+ * so no scalar tail (a 55-wide row had 7 of them) and no separate copy of the first row. */
+__attribute__((target("avx2"))) static void rows_max_avx2(float *t, const float *r0, const float *r1,
+                                                           const float *r2, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 m = _mm256_max_ps(_mm256_loadu_ps(r1 + i), _mm256_loadu_ps(r0 + i));
+    if (r2) m = _mm256_max_ps(_mm256_loadu_ps(r2 + i), m);
+    _mm256_storeu_ps(t + i, m);
+  }
+  if (i < n) {
+    __m256i k = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - i)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    __m256 m = _mm256_max_ps(_mm256_maskload_ps(r1 + i, k), _mm256_maskload_ps(r0 + i, k));
+    if (r2) m = _mm256_max_ps(_mm256_maskload_ps(r2 + i, k), m);
+    _mm256_maskstore_ps(t + i, k, m);
+  }
 }
 
 /* y[o] = max(q[2o], q[2o+1], q[2o+2]) with the C's NaN order, eight at a time (reads up to q[2n+15]); returns
@@ -140,7 +159,14 @@ static void fpool_task(void *arg, int64_t plane, int tid) {
     int64_t iy0 = oy * g->s[1] - g->pb[1];
     if (y0 == y1) {
       for (int64_t ix = 0; ix < W; ix++) t[ix] = j->kind == P_MAX ? -INFINITY : 0.f;
-    } else {
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    else if (avx2 && j->kind == P_MAX && y1 - y0 >= 2 && y1 - y0 <= 3 && W < INT32_MAX) {
+      const float *r0 = x + (iy0 + y0) * W;
+      rows_max_avx2(t, r0, r0 + W, y1 - y0 == 3 ? r0 + 2 * W : NULL, W);
+    }
+#endif
+    else {
       memcpy(t, x + (iy0 + y0) * W, (size_t)W * sizeof(float));
       for (int64_t ky = y0 + 1; ky < y1; ky++) {
         const float *row = x + (iy0 + ky) * W;
