@@ -8,6 +8,10 @@
 /* Up to this many rows of C, B is read in place where the CPU's kernels can (gemm_ldb): measured on 1x1
  * convolutions, 0.6x the time at M=16, 0.88x at M=24, equal from M=64 */
 #define DIRECT_B_MAX_M 48
+/* ...and only while B fits in L2: read in place, a larger B is K row streams far apart, which the prefetcher does
+ * not follow (packed, each row is copied as one run). In-process A/B: 16x32 on 112x112 0.71x, 24x96 on 56x56 0.69x
+ * the time packed; 32x144 on 28x28 (450 KB) 1.2x, so it stays in place. */
+#define DIRECT_B_MAX_FLOATS (128 * 1024)
 
 /* ---- CPU dispatch ---- */
 static const cpu_kernels *g_cpu;
@@ -231,7 +235,8 @@ static void gemm_block(const gemm_job *g, int64_t m0, int64_t m1, int64_t n0, in
   const gemm_src *A = g->A, *B = g->B;
   /* B read in place when the tile kernel can: few A panels share each B panel here (small M), so packing it
    * would cost about as much as the multiply-adds */
-  int direct_b = !B->packed && !B->pack && !B->trans && ck->gemm_ldb && m1 - m0 <= DIRECT_B_MAX_M;
+  int direct_b = !B->packed && !B->pack && !B->trans && ck->gemm_ldb && m1 - m0 <= DIRECT_B_MAX_M &&
+                 g->K * g->N <= DIRECT_B_MAX_FLOATS;
   float *bbuf = B->packed ? NULL : par_scratch(0, (size_t)KC * NC);
   float *abuf = A->packed ? NULL : par_scratch(1, (size_t)KC * MC);
   if ((!B->packed && !bbuf) || (!A->packed && !abuf)) return; /* out of memory: leaves C unset (see sgemm_ex) */
