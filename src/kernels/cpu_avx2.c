@@ -171,40 +171,27 @@ static inline __attribute__((always_inline)) void store_6x16(float *c, int64_t l
 
 /* A tile of at most 3 columns (the right edge of C, e.g. 49 = 3 x 16 + 1 on 7x7 feature maps): the six rows of A
  * as one vector times each column's B value, one multiply-add per column and step where the 8-column kernel
- * spends six. Four steps per iteration, each into its own accumulators: with one chain per column the loop
- * waited on the multiply-add latency (4 cycles a step), and the 1-column edge of a 7x7 map cost a fifth of
- * the tile row. The mask keeps the A load inside the panel (the last step's row ends the buffer). */
-static inline __attribute__((always_inline)) void gemm_avx2_edge(int w, int64_t kc, const float *restrict a,
-                                                                 const float *restrict b, float *c, int64_t ldc,
-                                                                 int mr, int nr, int flags, const gemm_epi *e,
-                                                                 int64_t row, int64_t col) {
-  const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
-  __m256 acc[3][4];
-  for (int j = 0; j < 3; j++)
-    for (int u = 0; u < 4; u++) acc[j][u] = _mm256_setzero_ps();
-  int64_t k = 0;
-  for (; k + 4 <= kc; k += 4, a += 4 * MR, b += 4 * NR)
-    for (int u = 0; u < 4; u++) {
-      __m256 av = _mm256_maskload_ps(a + u * MR, six);
-      for (int j = 0; j < w; j++) acc[j][u] = _mm256_fmadd_ps(av, _mm256_broadcast_ss(b + u * NR + j), acc[j][u]);
-    }
-  for (; k < kc; k++, a += MR, b += NR) {
-    __m256 av = _mm256_maskload_ps(a, six);
-    for (int j = 0; j < w; j++) acc[j][0] = _mm256_fmadd_ps(av, _mm256_broadcast_ss(b + j), acc[j][0]);
-  }
-  float t[3][8] __attribute__((aligned(32))), out[MR][3];
-  for (int j = 0; j < w; j++)
-    _mm256_store_ps(t[j], _mm256_add_ps(_mm256_add_ps(acc[j][0], acc[j][1]), _mm256_add_ps(acc[j][2], acc[j][3])));
-  for (int i = 0; i < MR; i++)
-    for (int j = 0; j < w; j++) out[i][j] = t[j][i];
-  gemm_store_tile(&out[0][0], 3, c, ldc, mr, nr, flags, e, row, col);
-}
-
+ * spends six. The mask keeps the A load inside the panel (the last step's row ends the buffer). Each column is one
+ * chain of multiply-adds in step order, like the full tile's: splitting the steps over several accumulators was
+ * 12% faster on 7x7 maps, but the edge columns then differed from the others in their last bits, and a softmax
+ * over large equal logits (onnx's light models) was no longer uniform. */
 static void gemm_avx2_n3(int64_t kc, const float *restrict a, const float *restrict b, float *c, int64_t ldc, int mr,
                          int nr, int flags, const gemm_epi *e, int64_t row, int64_t col) {
-  if (nr == 1) gemm_avx2_edge(1, kc, a, b, c, ldc, mr, nr, flags, e, row, col);
-  else if (nr == 2) gemm_avx2_edge(2, kc, a, b, c, ldc, mr, nr, flags, e, row, col);
-  else gemm_avx2_edge(3, kc, a, b, c, ldc, mr, nr, flags, e, row, col);
+  const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+  __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0;
+  for (int64_t k = 0; k < kc; k++, a += MR, b += NR) {
+    __m256 av = _mm256_maskload_ps(a, six);
+    c0 = _mm256_fmadd_ps(av, _mm256_broadcast_ss(b + 0), c0);
+    c1 = _mm256_fmadd_ps(av, _mm256_broadcast_ss(b + 1), c1);
+    c2 = _mm256_fmadd_ps(av, _mm256_broadcast_ss(b + 2), c2);
+  }
+  float t[3][8] __attribute__((aligned(32))), acc[MR][3];
+  _mm256_store_ps(t[0], c0);
+  _mm256_store_ps(t[1], c1);
+  _mm256_store_ps(t[2], c2);
+  for (int i = 0; i < MR; i++)
+    for (int j = 0; j < 3; j++) acc[i][j] = t[j][i];
+  gemm_store_tile(&acc[0][0], 3, c, ldc, mr, nr, flags, e, row, col);
 }
 
 /* A tile at most 8 columns wide (the right edge of C): half the work of the full kernel. */
@@ -231,32 +218,23 @@ static void gemm_avx2_n8(int64_t kc, const float *restrict a, const float *restr
 }
 
 /* One row of C (batch-1 Gemm/MatMul: a vector times packed weights): the 6-row tile would spend five sixths of its
- * multiply-adds on the panel's zero rows. Four steps in flight, each into its own pair of accumulators. */
+ * multiply-adds on the panel's zero rows. One chain per vector in step order, as in the full tile, so that every
+ * column is summed in the same order (see gemm_avx2_n3). */
 static void gemm_avx2_m1(int64_t kc, const float *restrict a, const float *restrict b, float *c, int nr, int flags,
                          const gemm_epi *e, int64_t row, int64_t col) {
-  __m256 lo[4], hi[4];
-  for (int u = 0; u < 4; u++) lo[u] = hi[u] = _mm256_setzero_ps();
-  int64_t k = 0;
-  for (; k + 4 <= kc; k += 4, a += 4 * MR, b += 4 * NR)
-    for (int u = 0; u < 4; u++) {
-      __m256 av = _mm256_broadcast_ss(a + u * MR);
-      lo[u] = _mm256_fmadd_ps(av, _mm256_load_ps(b + u * NR), lo[u]);
-      hi[u] = _mm256_fmadd_ps(av, _mm256_load_ps(b + u * NR + 8), hi[u]);
-    }
-  for (; k < kc; k++, a += MR, b += NR) {
+  __m256 lo = _mm256_setzero_ps(), hi = lo;
+  for (int64_t k = 0; k < kc; k++, a += MR, b += NR) {
     __m256 av = _mm256_broadcast_ss(a);
-    lo[0] = _mm256_fmadd_ps(av, _mm256_load_ps(b), lo[0]);
-    hi[0] = _mm256_fmadd_ps(av, _mm256_load_ps(b + 8), hi[0]);
+    lo = _mm256_fmadd_ps(av, _mm256_load_ps(b), lo);
+    hi = _mm256_fmadd_ps(av, _mm256_load_ps(b + 8), hi);
   }
-  __m256 l = _mm256_add_ps(_mm256_add_ps(lo[0], lo[1]), _mm256_add_ps(lo[2], lo[3]));
-  __m256 h = _mm256_add_ps(_mm256_add_ps(hi[0], hi[1]), _mm256_add_ps(hi[2], hi[3]));
   if (nr == NR) {
-    store_row(c, l, h, flags, e, row, col);
+    store_row(c, lo, hi, flags, e, row, col);
     return;
   }
   float acc[NR] __attribute__((aligned(32)));
-  _mm256_store_ps(acc, l);
-  _mm256_store_ps(acc + 8, h);
+  _mm256_store_ps(acc, lo);
+  _mm256_store_ps(acc + 8, hi);
   gemm_store_tile(acc, NR, c, 0, 1, nr, flags, e, row, col);
 }
 

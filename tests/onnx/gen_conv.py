@@ -155,3 +155,28 @@ gemm_case('m2_k19_n27', 2, 19, 27)
 
 # Winograd with more input channels than one K block of the packed weights (256), rows past the last full panel
 case('k_blocks', 1, 260, 20, 5, 6, (1, 1, 1, 1), act='Relu', residual=True)
+
+
+def uniform_softmax_case(name, m, k, n):
+    """Equal weights: every column of a row must be summed in the same order (bit-identical logits), or a softmax
+    over these large logits is no longer uniform (as onnx's light models, whose weights are ConstantOfShape)."""
+    a = (np.arange(m * k).reshape(m, k) % 97 + 1) * np.float32(0.731)
+    nodes = [helper.make_node('ConstantOfShape', ['wshape'], ['w'],
+                              value=numpy_helper.from_array(np.array([0.37], np.float32))),
+             helper.make_node('Gemm', ['a', 'w'], ['g'], transB=1), helper.make_node('Softmax', ['g'], ['y'], axis=1)]
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info('a', TensorProto.FLOAT, [m, k])],
+                              [helper.make_tensor_value_info('y', TensorProto.FLOAT, [m, n])],
+                              [numpy_helper.from_array(np.array([n, k], np.int64), 'wshape')])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)])
+    model.ir_version = 8
+    d = os.path.join(HERE, 'gemm_' + name)
+    os.makedirs(os.path.join(d, 'test_data_set_0'), exist_ok=True)
+    onnx.save(model, os.path.join(d, 'model.onnx'))
+    t = numpy_helper.from_array(a.astype(np.float32), 'a')
+    open(os.path.join(d, 'test_data_set_0', 'input_0.pb'), 'wb').write(t.SerializeToString())
+    t = numpy_helper.from_array(np.full((m, n), 1.0 / n, np.float32), 'y')
+    open(os.path.join(d, 'test_data_set_0', 'output_0.pb'), 'wb').write(t.SerializeToString())
+
+
+# 7 rows (a full 6-row panel and a 1-row one), 1009 columns (63 panels of 16 and a 1-column edge), 2100 steps
+uniform_softmax_case('uniform_softmax', 7, 2100, 1009)
