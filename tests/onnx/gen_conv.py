@@ -114,6 +114,21 @@ case('s2_rgb_17x23', 2, 3, 10, 17, 23, (0, 0, 0, 0), act='Relu', stride=2, prefi
 case('s1_8ch_11x21', 1, 8, 12, 11, 21, (1, 1, 1, 1), act='Clip', residual=True, prefix='conv_direct_')
 
 
+def save_gemm_case(name, nodes, m, k, n, inits, a, y):
+    """tests/onnx/gemm_NAME: a graph from input a [m, k] to output y [m, n], one data set."""
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info('a', TensorProto.FLOAT, [m, k])],
+                              [helper.make_tensor_value_info('y', TensorProto.FLOAT, [m, n])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)])
+    model.ir_version = 8
+    d = os.path.join(HERE, 'gemm_' + name)
+    os.makedirs(os.path.join(d, 'test_data_set_0'), exist_ok=True)
+    onnx.save(model, os.path.join(d, 'model.onnx'))
+    t = numpy_helper.from_array(a.astype(np.float32), 'a')
+    open(os.path.join(d, 'test_data_set_0', 'input_0.pb'), 'wb').write(t.SerializeToString())
+    t = numpy_helper.from_array(y.astype(np.float32), 'y')
+    open(os.path.join(d, 'test_data_set_0', 'output_0.pb'), 'wb').write(t.SerializeToString())
+
+
 def gemm_case(name, m, k, n, op='Gemm', act=None):
     """One-row products against constant weights (the batch-1 classifier path of the GEMM kernels)."""
     a = rng.integers(-3, 4, size=(m, k))
@@ -132,17 +147,7 @@ def gemm_case(name, m, k, n, op='Gemm', act=None):
         y = np.maximum(y, 0)
     else:
         nodes.append(helper.make_node('Identity', ['g'], ['y']))
-    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info('a', TensorProto.FLOAT, [m, k])],
-                              [helper.make_tensor_value_info('y', TensorProto.FLOAT, [m, n])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)])
-    model.ir_version = 8
-    d = os.path.join(HERE, 'gemm_' + name)
-    os.makedirs(os.path.join(d, 'test_data_set_0'), exist_ok=True)
-    onnx.save(model, os.path.join(d, 'model.onnx'))
-    t = numpy_helper.from_array(a.astype(np.float32), 'a')
-    open(os.path.join(d, 'test_data_set_0', 'input_0.pb'), 'wb').write(t.SerializeToString())
-    t = numpy_helper.from_array(y.astype(np.float32), 'y')
-    open(os.path.join(d, 'test_data_set_0', 'output_0.pb'), 'wb').write(t.SerializeToString())
+    save_gemm_case(name, nodes, m, k, n, inits, a, y)
 
 
 # one row: whole panels, a 13-column edge (9-15 wide: the one-row kernel's partial store), an 8-column edge, steps
@@ -164,18 +169,8 @@ def uniform_softmax_case(name, m, k, n):
     nodes = [helper.make_node('ConstantOfShape', ['wshape'], ['w'],
                               value=numpy_helper.from_array(np.array([0.37], np.float32))),
              helper.make_node('Gemm', ['a', 'w'], ['g'], transB=1), helper.make_node('Softmax', ['g'], ['y'], axis=1)]
-    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info('a', TensorProto.FLOAT, [m, k])],
-                              [helper.make_tensor_value_info('y', TensorProto.FLOAT, [m, n])],
-                              [numpy_helper.from_array(np.array([n, k], np.int64), 'wshape')])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)])
-    model.ir_version = 8
-    d = os.path.join(HERE, 'gemm_' + name)
-    os.makedirs(os.path.join(d, 'test_data_set_0'), exist_ok=True)
-    onnx.save(model, os.path.join(d, 'model.onnx'))
-    t = numpy_helper.from_array(a.astype(np.float32), 'a')
-    open(os.path.join(d, 'test_data_set_0', 'input_0.pb'), 'wb').write(t.SerializeToString())
-    t = numpy_helper.from_array(np.full((m, n), 1.0 / n, np.float32), 'y')
-    open(os.path.join(d, 'test_data_set_0', 'output_0.pb'), 'wb').write(t.SerializeToString())
+    save_gemm_case(name, nodes, m, k, n, [numpy_helper.from_array(np.array([n, k], np.int64), 'wshape')], a,
+                   np.full((m, n), 1.0 / n, np.float32))
 
 
 # 7 rows (a full 6-row panel and a 1-row one), 1009 columns (63 panels of 16 and a 1-column edge), 2100 steps
