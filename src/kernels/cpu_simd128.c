@@ -366,6 +366,6 @@ void conv3x3_row4_simd128(const float *xp, int64_t C, int64_t plane, int64_t Wp,
   else conv3x3_row4(xp, C, plane, Wp, w4, OW, out, ldo, 1);
 }
 
-const cpu_kernels ISA_TABLE = {ISA_NAME, MR, NR, gemm_simd128, act_simd128, dwconv_simd128, NULL};
+const cpu_kernels ISA_TABLE = {ISA_NAME, MR, NR, gemm_simd128, act_simd128, dwconv_simd128, NULL, NULL};
 
 #endif

@@ -125,7 +125,7 @@ void dwconv_scalar(const float *x, int64_t H, int64_t W, const float *w, int kh,
   }
 }
 
-const cpu_kernels cpu_kernels_scalar = {"scalar", SMR, SNR, gemm_scalar, act_scalar_row, dwconv_scalar, NULL};
+const cpu_kernels cpu_kernels_scalar = {"scalar", SMR, SNR, gemm_scalar, act_scalar_row, dwconv_scalar, NULL, NULL};
 
 /* ---- packing ---- */
 /* op(A)[m0:m0+mc, k0:k0+kc] -> panels of mr rows: panel p holds kc groups of mr values (zero rows past mc). */
@@ -288,19 +288,36 @@ static void gemm_block(const gemm_job *g, int64_t m0, int64_t m1, int64_t n0, in
           pack_a(A, mb, mc, kb, kc, mr, astride, abuf);
           ap = abuf;
         }
+        /* a right edge of at most 3 columns goes to gemm_edge, four row panels at a time (each column still summed
+         * in step order) after their full tiles */
+        int64_t jedge = ck->gemm_edge && nc % nr && nc % nr <= 3 ? nc / nr * nr : nc;
+        const float *bedge = bp + (direct_b ? 0 : (jedge / nr) * bstride);
         if (rows_first && !direct_b) {
-          for (int64_t i = 0; i < mc; i += mr) {
-            int h = mc - i < mr ? (int)(mc - i) : mr;
-            for (int64_t j = 0; j < nc; j += nr) {
-              int w = nc - j < nr ? (int)(nc - j) : nr;
-              ck->gemm(kc, ap + (i / mr) * astride, bp + (j / nr) * bstride, g->C + (mb + i) * g->ldc + nb + j, g->ldc,
-                       h, w, flags, g->e, mb + i, nb + j);
+          for (int64_t i0 = 0; i0 < mc; i0 += 4 * mr) {
+            int64_t rows = mc - i0 < 4 * mr ? mc - i0 : 4 * mr;
+            for (int64_t i = i0; i < i0 + rows; i += mr) {
+              int h = mc - i < mr ? (int)(mc - i) : mr;
+              for (int64_t j = 0; j < jedge; j += nr) {
+                int w = jedge - j < nr ? (int)(jedge - j) : nr;
+                ck->gemm(kc, ap + (i / mr) * astride, bp + (j / nr) * bstride, g->C + (mb + i) * g->ldc + nb + j,
+                         g->ldc, h, w, flags, g->e, mb + i, nb + j);
+              }
             }
+            if (jedge < nc)
+              ck->gemm_edge(kc, ap + (i0 / mr) * astride, astride, (int)((rows + mr - 1) / mr), rows, bedge,
+                            g->C + (mb + i0) * g->ldc + nb + jedge, g->ldc, (int)(nc - jedge), flags, g->e, mb + i0,
+                            nb + jedge);
           }
           continue;
         }
-        for (int64_t j = 0; j < nc; j += nr) {
-          int w = nc - j < nr ? (int)(nc - j) : nr;
+        for (int64_t i0 = 0; jedge < nc && i0 < mc; i0 += 4 * mr) {
+          int64_t rows = mc - i0 < 4 * mr ? mc - i0 : 4 * mr;
+          ck->gemm_edge(kc, ap + (i0 / mr) * astride, astride, (int)((rows + mr - 1) / mr), rows, bedge,
+                        g->C + (mb + i0) * g->ldc + nb + jedge, g->ldc, (int)(nc - jedge), flags, g->e, mb + i0,
+                        nb + jedge);
+        }
+        for (int64_t j = 0; j < jedge; j += nr) {
+          int w = jedge - j < nr ? (int)(jedge - j) : nr;
           if (direct_b && w == nr) {
             const float *bj = B->p + kb * B->ld + nb + j;
             for (int64_t i = 0; i < mc; i += mr) {

@@ -164,6 +164,11 @@ typedef struct cpu_kernels {
   /* optional: C[0:mr, 0:nr] (+)= a-panel x B read in place (row k at b + k*ldb, nr columns), a full-width tile */
   void (*gemm_ldb)(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, int mr, int flags,
                    const gemm_epi *e, int64_t row, int64_t col);
+  /* optional: the edge of C at most 3 columns wide (nr of them) for np <= 4 row panels at once (panel p at
+   * a + p * astride, its rows at c + p * mr * ldc; rows in all, the last panel may be partial): the panels' chains
+   * run side by side, each column still summed in step order like the full tile */
+  void (*gemm_edge)(int64_t kc, const float *a, int64_t astride, int np, int64_t rows, const float *b, float *c,
+                    int64_t ldc, int nr, int flags, const gemm_epi *e, int64_t row, int64_t col);
 } cpu_kernels;
 
 const cpu_kernels *cpu_kernels_get(void);
