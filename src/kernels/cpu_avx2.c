@@ -169,33 +169,10 @@ static inline __attribute__((always_inline)) void store_6x16(float *c, int64_t l
   gemm_store_tile(&acc[0][0], NR, c, ldc, mr, nr, flags, e, row, col);
 }
 
-/* A tile of at most 3 columns (the right edge of C, e.g. 49 = 3 x 16 + 1 on 7x7 feature maps): the six rows of A
- * as one vector times each column's B value, one multiply-add per column and step where the 8-column kernel
- * spends six. The mask keeps the A load inside the panel (the last step's row ends the buffer). Each column is one
- * chain of multiply-adds in step order, like the full tile's: splitting the steps over several accumulators was
- * 12% faster on 7x7 maps, but the edge columns then differed from the others in their last bits, and a softmax
- * over large equal logits (onnx's light models) was no longer uniform. */
-static void gemm_avx2_n3(int64_t kc, const float *restrict a, const float *restrict b, float *c, int64_t ldc, int mr,
-                         int nr, int flags, const gemm_epi *e, int64_t row, int64_t col) {
-  const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
-  __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0;
-  for (int64_t k = 0; k < kc; k++, a += MR, b += NR) {
-    __m256 av = _mm256_maskload_ps(a, six);
-    c0 = _mm256_fmadd_ps(av, _mm256_broadcast_ss(b + 0), c0);
-    c1 = _mm256_fmadd_ps(av, _mm256_broadcast_ss(b + 1), c1);
-    c2 = _mm256_fmadd_ps(av, _mm256_broadcast_ss(b + 2), c2);
-  }
-  float t[3][8] __attribute__((aligned(32))), acc[MR][3];
-  _mm256_store_ps(t[0], c0);
-  _mm256_store_ps(t[1], c1);
-  _mm256_store_ps(t[2], c2);
-  for (int i = 0; i < MR; i++)
-    for (int j = 0; j < 3; j++) acc[i][j] = t[j][i];
-  gemm_store_tile(&acc[0][0], 3, c, ldc, mr, nr, flags, e, row, col);
-}
-
-/* The same edge for P row panels at once (gemm_edge in kernels.h): one panel's chains wait on the multiply-add
- * latency every step, P panels' run side by side (the 1-column edge of a 7x7 map cost a fifth of its tile row). */
+/* The right edge of C, at most 3 columns, for P row panels at once (gemm_edge in kernels.h): the six rows of a
+ * panel as one vector (the mask keeps the load inside the panel) times each column's B value. One panel's chains
+ * wait on the multiply-add latency every step; P panels' run side by side (the 1-column edge of a 7x7 map cost a
+ * fifth of its tile row). */
 static inline __attribute__((always_inline)) void edge_panels(int P, int W, int64_t kc, const float *restrict a,
                                                               int64_t astride, int64_t rows, const float *restrict b,
                                                               float *c, int64_t ldc, int nr, int flags,
@@ -230,6 +207,16 @@ static void gemm_avx2_edge(int64_t kc, const float *a, int64_t astride, int np, 
     if (np == 4) EDGE(4, 3); else if (np == 3) EDGE(3, 3); else if (np == 2) EDGE(2, 3); else EDGE(1, 3);
   }
 #undef EDGE
+}
+
+/* A tile of at most 3 columns (the right edge of C, e.g. 49 = 3 x 16 + 1 on 7x7 feature maps): one panel of the
+ * edge kernel. The six rows of A go in one vector times each column's B value, one multiply-add per column and
+ * step where the 8-column kernel spends six; each column is one chain in step order like the full tile's (split
+ * over several accumulators, the edge columns differed from the others in their last bits, and a softmax over
+ * large equal logits, as in onnx's light models, was no longer uniform). */
+static void gemm_avx2_n3(int64_t kc, const float *restrict a, const float *restrict b, float *c, int64_t ldc, int mr,
+                         int nr, int flags, const gemm_epi *e, int64_t row, int64_t col) {
+  gemm_avx2_edge(kc, a, 0, 1, mr, b, c, ldc, nr, flags, e, row, col);
 }
 
 /* A tile at most 8 columns wide (the right edge of C): half the work of the full kernel. */
