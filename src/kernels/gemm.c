@@ -192,23 +192,37 @@ int64_t gemm_packed_a_at(int64_t m, int64_t k, int64_t M, int64_t K, int mr) {
   return kb * ((M + mr - 1) / mr * mr) + (m / mr) * kc * mr + (k - kb) * mr + m % mr;
 }
 
-void gemm_pack_a_to(float *dst, const float *A, int64_t lda, int trans, int64_t M, int64_t K, float alpha) {
-  const cpu_kernels *ck = cpu_kernels_get();
-  gemm_src s = {NULL, A, lda, trans, alpha, NULL, NULL};
-  int64_t mp = (M + ck->mr - 1) / ck->mr * ck->mr;
-  for (int64_t kb = 0; kb < K; kb += KC) {
-    int64_t kc = K - kb < KC ? K - kb : KC;
-    pack_a(&s, 0, M, kb, kc, ck->mr, kc * ck->mr, dst + kb * mp);
-  }
+/* A in the pre-packed layout, one task per K block and group of `per` rows; `threads` share the tasks (1: this
+ * thread alone, as at load time or inside a task). */
+typedef struct apack_job {
+  const gemm_src *A;
+  int64_t M, K, mp, per, ngroups;
+  int mr;
+  float *dst;
+} apack_job;
+
+static void apack_task(void *arg, int64_t t, int tid) {
+  (void)tid;
+  const apack_job *j = arg;
+  int64_t kb = t / j->ngroups * KC, kc = j->K - kb < KC ? j->K - kb : KC, m0 = t % j->ngroups * j->per;
+  int64_t mc = j->M - m0 < j->per ? j->M - m0 : j->per;
+  pack_a(j->A, m0, mc, kb, kc, j->mr, kc * j->mr, j->dst + kb * j->mp + m0 * kc);
 }
 
-float *gemm_pack_a_alloc(const float *A, int64_t lda, int trans, int64_t M, int64_t K, float alpha) {
-  const cpu_kernels *ck = cpu_kernels_get();
-  int64_t panels = (M + ck->mr - 1) / ck->mr;
-  size_t bytes = ((size_t)(panels * ck->mr * (K ? K : 1)) * sizeof(float) + 63) & ~(size_t)63;
-  float *d = aligned_alloc(64, bytes);
-  if (d) wm_prefault(d, bytes), gemm_pack_a_to(d, A, lda, trans, M, K, alpha);
-  return d;
+static void pack_a_blocks(const cpu_kernels *ck, const gemm_src *A, int64_t M, int64_t K, int threads, float *dst) {
+  int mr = ck->mr;
+  int64_t mp = (M + mr - 1) / mr * mr, panels = mp / mr, groups = threads > 1 ? 2 * threads : 1;
+  int64_t per = (panels + groups - 1) / groups * mr;
+  apack_job j = {A, M, K, mp, per, (M + per - 1) / per, mr, dst};
+  int64_t ntasks = (K + KC - 1) / KC * j.ngroups;
+  if (threads > 1) par_for(ntasks, apack_task, &j);
+  else
+    for (int64_t t = 0; t < ntasks; t++) apack_task(&j, t, 0);
+}
+
+void gemm_pack_a_to(float *dst, const float *A, int64_t lda, int trans, int64_t M, int64_t K, float alpha) {
+  gemm_src s = {NULL, A, lda, trans, alpha, NULL, NULL};
+  pack_a_blocks(cpu_kernels_get(), &s, M, K, 1, dst);
 }
 
 float *gemm_pack_b_alloc(const float *B, int64_t ldb, int trans, int64_t K, int64_t N) {
@@ -375,30 +389,11 @@ static float *pack_b_shared_alloc(const cpu_kernels *ck, const gemm_src *B, int6
   return d;
 }
 
-/* A (not pre-packed) in the pre-packed layout, K block by panel group, by all threads. */
-typedef struct apack_job {
-  const gemm_src *A;
-  int64_t M, K, mp, per, ngroups;
-  int mr;
-  float *dst;
-} apack_job;
-
-static void apack_task(void *arg, int64_t t, int tid) {
-  (void)tid;
-  const apack_job *j = arg;
-  int64_t kb = t / j->ngroups * KC, kc = j->K - kb < KC ? j->K - kb : KC, m0 = t % j->ngroups * j->per;
-  int64_t mc = j->M - m0 < j->per ? j->M - m0 : j->per;
-  pack_a(j->A, m0, mc, kb, kc, j->mr, kc * j->mr, j->dst + kb * j->mp + m0 * kc);
-}
-
-static float *pack_a_shared_alloc(const cpu_kernels *ck, const gemm_src *A, int64_t M, int64_t K) {
-  int mr = ck->mr;
-  int64_t mp = (M + mr - 1) / mr * mr;
+/* A (not pre-packed) in the pre-packed layout, in new memory, packed by `threads` threads. */
+static float *pack_a_shared_alloc(const cpu_kernels *ck, const gemm_src *A, int64_t M, int64_t K, int threads) {
+  int64_t mp = (M + ck->mr - 1) / ck->mr * ck->mr;
   float *d = aligned_alloc(64, ((size_t)(mp * K) * sizeof(float) + 63) & ~(size_t)63);
-  if (!d) return NULL;
-  int64_t panels = mp / mr, groups = 2 * wm_onnx_get_threads(), per = (panels + groups - 1) / groups * mr;
-  apack_job j = {A, M, K, mp, per, (M + per - 1) / per, mr, d};
-  par_for((K + KC - 1) / KC * j.ngroups, apack_task, &j);
+  if (d) pack_a_blocks(ck, A, M, K, threads, d);
   return d;
 }
 
@@ -441,7 +436,7 @@ void sgemm_ex(int64_t M, int64_t N, int64_t K, const gemm_src *A, const gemm_src
      * once here instead (a 128x1024 activation matrix was packed eight times at two threads). */
     float *shared = NULL;
     gemm_src A2, B2;
-    if (ntm == 1 && g.ntn > 1 && !A->packed && (shared = pack_a_shared_alloc(ck, A, M, K))) {
+    if (ntm == 1 && g.ntn > 1 && !A->packed && (shared = pack_a_shared_alloc(ck, A, M, K, nt))) {
       A2 = *A;
       A2.packed = shared;
       g.A = &A2;
@@ -456,7 +451,7 @@ void sgemm_ex(int64_t M, int64_t N, int64_t K, const gemm_src *A, const gemm_src
   }
   /* more than one N block would pack the same rows of A again for each: once here instead (bert's 128x256
    * activations times 1024 weight columns were packed four times) */
-  float *ap = !A->packed && N > NC && M * K <= ((int64_t)1 << 22) ? pack_a_shared_alloc(ck, A, M, K) : NULL;
+  float *ap = !A->packed && N > NC && M * K <= ((int64_t)1 << 22) ? pack_a_shared_alloc(ck, A, M, K, 1) : NULL;
   gemm_src A1;
   if (ap) {
     A1 = *A;

@@ -219,11 +219,11 @@ typedef struct gemm_src {
 /* C[M,N] = A x B (+ C when accumulate), then the epilogue; split across the thread pool when large. */
 void sgemm_ex(int64_t M, int64_t N, int64_t K, const gemm_src *A, const gemm_src *B, int accumulate, float *C,
               int64_t ldc, const gemm_epi *e);
-/* Pre-packs op(A) (M x K) into mr-row panels, or op(B) (K x N) into nr-column panels, for the current CPU.
- * Returns 64-byte aligned memory to release with free(); NULL when out of memory. */
-float *gemm_pack_a_alloc(const float *A, int64_t lda, int trans, int64_t M, int64_t K, float alpha);
+/* Pre-packs op(B) (K x N) into nr-column panels for the current CPU. Returns 64-byte aligned memory to release
+ * with free(); NULL when out of memory. */
 float *gemm_pack_b_alloc(const float *B, int64_t ldb, int trans, int64_t K, int64_t N);
-/* gemm_pack_a_alloc into caller memory of ceil(M / mr) * mr * K floats. */
+/* Pre-packs alpha * op(A) (M x K) into mr-row panels for the current CPU, in caller memory of
+ * ceil(M / mr) * mr * K floats. */
 void gemm_pack_a_to(float *dst, const float *A, int64_t lda, int trans, int64_t M, int64_t K, float alpha);
 /* Where element (m, k) of an M x K operand lives in that packed layout (for code that writes it directly): K
  * blocks of GEMM_KC steps, each holding all row panels, so (m, k + 1) follows (m, k) at + mr within a block. */
