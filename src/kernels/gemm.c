@@ -306,6 +306,9 @@ static void gemm_block(const gemm_job *g, int64_t m0, int64_t m1, int64_t n0, in
          * in step order) after their full tiles */
         int64_t jedge = ck->gemm_edge && nc % nr && nc % nr <= 3 ? nc / nr * nr : nc;
         const float *bedge = bp + (direct_b ? 0 : (jedge / nr) * bstride);
+#define EDGE(i0, rows)                                                                                              \
+  ck->gemm_edge(kc, ap + ((i0) / mr) * astride, astride, (int)(((rows) + mr - 1) / mr), rows, bedge,              \
+                g->C + (mb + (i0)) * g->ldc + nb + jedge, g->ldc, (int)(nc - jedge), flags, g->e, mb + (i0), nb + jedge)
         if (rows_first && !direct_b) {
           for (int64_t i0 = 0; i0 < mc; i0 += 4 * mr) {
             int64_t rows = mc - i0 < 4 * mr ? mc - i0 : 4 * mr;
@@ -317,19 +320,11 @@ static void gemm_block(const gemm_job *g, int64_t m0, int64_t m1, int64_t n0, in
                          g->ldc, h, w, flags, g->e, mb + i, nb + j);
               }
             }
-            if (jedge < nc)
-              ck->gemm_edge(kc, ap + (i0 / mr) * astride, astride, (int)((rows + mr - 1) / mr), rows, bedge,
-                            g->C + (mb + i0) * g->ldc + nb + jedge, g->ldc, (int)(nc - jedge), flags, g->e, mb + i0,
-                            nb + jedge);
+            if (jedge < nc) EDGE(i0, rows);
           }
           continue;
         }
-        for (int64_t i0 = 0; jedge < nc && i0 < mc; i0 += 4 * mr) {
-          int64_t rows = mc - i0 < 4 * mr ? mc - i0 : 4 * mr;
-          ck->gemm_edge(kc, ap + (i0 / mr) * astride, astride, (int)((rows + mr - 1) / mr), rows, bedge,
-                        g->C + (mb + i0) * g->ldc + nb + jedge, g->ldc, (int)(nc - jedge), flags, g->e, mb + i0,
-                        nb + jedge);
-        }
+        for (int64_t i0 = 0; jedge < nc && i0 < mc; i0 += 4 * mr) EDGE(i0, mc - i0 < 4 * mr ? mc - i0 : 4 * mr);
         for (int64_t j = 0; j < jedge; j += nr) {
           int w = jedge - j < nr ? (int)(jedge - j) : nr;
           if (direct_b && w == nr) {
@@ -352,6 +347,7 @@ static void gemm_block(const gemm_job *g, int64_t m0, int64_t m1, int64_t n0, in
     }
   }
 }
+#undef EDGE
 
 static void gemm_task(void *arg, int64_t t, int tid) {
   (void)tid;
