@@ -84,16 +84,9 @@ static inline void tap_range(int64_t o, int64_t s, int64_t pb, int64_t d, int64_
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
-/* t[i] = row[i] > t[i] ? row[i] : t[i] (vmaxps keeps its second operand on NaN, like the C), whole vectors;
- * returns how many were done. */
-__attribute__((target("avx2"))) static int64_t rowmax_avx2(float *t, const float *row, int64_t n) {
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(t + i, _mm256_max_ps(_mm256_loadu_ps(row + i), _mm256_loadu_ps(t + i)));
-  return i;
-}
-
-/* t = max(r2, max(r1, r0)) (r2 may be NULL) with the C's NaN order, over all n columns: the last vector masked,
- * so no scalar tail (a 55-wide row had 7 of them) and no separate copy of the first row. */
+/* t = max(r2, max(r1, r0)) (r2 may be NULL) with the C's NaN order (vmaxps keeps its second operand on NaN, like
+ * `a > b ? a : b`), over all n columns: the last vector masked, so no scalar tail (a 55-wide row had 7 of them) and
+ * no separate copy of the first row. r0 may be t itself. */
 __attribute__((target("avx2"))) static void rows_max_avx2(float *t, const float *r0, const float *r1,
                                                            const float *r2, int64_t n) {
   int64_t i = 0;
@@ -161,22 +154,20 @@ static void fpool_task(void *arg, int64_t plane, int tid) {
       for (int64_t ix = 0; ix < W; ix++) t[ix] = j->kind == P_MAX ? -INFINITY : 0.f;
     }
 #if defined(__x86_64__) || defined(__i386__)
-    else if (avx2 && j->kind == P_MAX && y1 - y0 >= 2 && y1 - y0 <= 3 && W < INT32_MAX) {
+    else if (avx2 && j->kind == P_MAX && y1 - y0 >= 2 && W < INT32_MAX) { /* three window rows per pass */
       const float *r0 = x + (iy0 + y0) * W;
-      rows_max_avx2(t, r0, r0 + W, y1 - y0 == 3 ? r0 + 2 * W : NULL, W);
+      rows_max_avx2(t, r0, r0 + W, y1 - y0 >= 3 ? r0 + 2 * W : NULL, W);
+      for (int64_t ky = y0 + 3; ky < y1; ky += 2)
+        rows_max_avx2(t, t, x + (iy0 + ky) * W, ky + 1 < y1 ? x + (iy0 + ky + 1) * W : NULL, W);
     }
 #endif
     else {
       memcpy(t, x + (iy0 + y0) * W, (size_t)W * sizeof(float));
       for (int64_t ky = y0 + 1; ky < y1; ky++) {
         const float *row = x + (iy0 + ky) * W;
-        if (j->kind == P_MAX) {
-          int64_t ix = 0;
-#if defined(__x86_64__) || defined(__i386__)
-          if (avx2) ix = rowmax_avx2(t, row, W);
-#endif
-          for (; ix < W; ix++) t[ix] = row[ix] > t[ix] ? row[ix] : t[ix];
-        } else
+        if (j->kind == P_MAX)
+          for (int64_t ix = 0; ix < W; ix++) t[ix] = row[ix] > t[ix] ? row[ix] : t[ix];
+        else
           for (int64_t ix = 0; ix < W; ix++) t[ix] += row[ix];
       }
     }
