@@ -169,10 +169,13 @@ static inline __attribute__((always_inline)) void store_6x16(float *c, int64_t l
   gemm_store_tile(&acc[0][0], NR, c, ldc, mr, nr, flags, e, row, col);
 }
 
-/* The right edge of C, at most 3 columns, for P row panels at once (gemm_edge in kernels.h): the six rows of a
- * panel as one vector (the mask keeps the load inside the panel) times each column's B value. One panel's chains
- * wait on the multiply-add latency every step; P panels' run side by side (the 1-column edge of a 7x7 map cost a
- * fifth of its tile row). */
+/* The right edge of C, at most 3 columns (e.g. 49 = 3 x 16 + 1 on 7x7 feature maps), for P row panels at once
+ * (gemm_edge in kernels.h; one panel is gemm_avx2's own edge tile): the six rows of a panel as one vector (the mask
+ * keeps the load inside the panel) times each column's B value, one multiply-add per column and step where the
+ * 8-column kernel spends six. One panel's chains wait on the multiply-add latency every step; P panels' run side by
+ * side (the 1-column edge of a 7x7 map cost a fifth of its tile row). Each column is one chain in step order like
+ * the full tile's: split over several accumulators, the edge columns differed from the others in their last bits,
+ * and a softmax over large equal logits (onnx's light models) was no longer uniform. */
 static inline __attribute__((always_inline)) void edge_panels(int P, int W, int64_t kc, const float *restrict a,
                                                               int64_t astride, int64_t rows, const float *restrict b,
                                                               float *c, int64_t ldc, int nr, int flags,
@@ -209,16 +212,6 @@ static void gemm_avx2_edge(int64_t kc, const float *a, int64_t astride, int np, 
 #undef EDGE
 }
 
-/* A tile of at most 3 columns (the right edge of C, e.g. 49 = 3 x 16 + 1 on 7x7 feature maps): one panel of the
- * edge kernel. The six rows of A go in one vector times each column's B value, one multiply-add per column and
- * step where the 8-column kernel spends six; each column is one chain in step order like the full tile's (split
- * over several accumulators, the edge columns differed from the others in their last bits, and a softmax over
- * large equal logits, as in onnx's light models, was no longer uniform). */
-static void gemm_avx2_n3(int64_t kc, const float *restrict a, const float *restrict b, float *c, int64_t ldc, int mr,
-                         int nr, int flags, const gemm_epi *e, int64_t row, int64_t col) {
-  gemm_avx2_edge(kc, a, 0, 1, mr, b, c, ldc, nr, flags, e, row, col);
-}
-
 /* A tile at most 8 columns wide (the right edge of C): half the work of the full kernel. */
 static void gemm_avx2_n8(int64_t kc, const float *restrict a, const float *restrict b, float *c, int64_t ldc, int mr,
                          int nr, int flags, const gemm_epi *e, int64_t row, int64_t col) {
@@ -244,7 +237,7 @@ static void gemm_avx2_n8(int64_t kc, const float *restrict a, const float *restr
 
 /* One row of C (batch-1 Gemm/MatMul: a vector times packed weights): the 6-row tile would spend five sixths of its
  * multiply-adds on the panel's zero rows. One chain per vector in step order, as in the full tile, so that every
- * column is summed in the same order (see gemm_avx2_n3). */
+ * column is summed in the same order (see edge_panels). */
 static void gemm_avx2_m1(int64_t kc, const float *restrict a, const float *restrict b, float *c, int nr, int flags,
                          const gemm_epi *e, int64_t row, int64_t col) {
   __m256 lo = _mm256_setzero_ps(), hi = lo;
@@ -270,7 +263,7 @@ static void gemm_avx2(int64_t kc, const float *restrict a, const float *restrict
     return;
   }
   if (nr <= 3) {
-    gemm_avx2_n3(kc, a, b, c, ldc, mr, nr, flags, e, row, col);
+    gemm_avx2_edge(kc, a, 0, 1, mr, b, c, ldc, nr, flags, e, row, col);
     return;
   }
   if (nr <= 8) {
