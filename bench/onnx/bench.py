@@ -110,6 +110,15 @@ def io_names(model):
     return names["inputs:"], names["outputs:"]
 
 
+def run_pair(first, second, swap):
+    """(first(), second()), run back to back; second runs first when swap (rounds alternate the order)."""
+    if swap:
+        b = second()
+        return first(), b
+    a = first()
+    return a, second()
+
+
 def guest_pair(name, model, iters, threads, guest_first=False):
     """One alternation of `nn bench` and the WASI-NN guest on the model's reference inputs: (nn ms, guest ms)."""
     ref = os.path.join(MODELS, "refs", name, "test_data_set_0")
@@ -132,11 +141,7 @@ def guest_pair(name, model, iters, threads, guest_first=False):
             raise RuntimeError("guest failed: " + err.strip())
         return float(re.search(r"median ([0-9.]+) ms", out).group(1))
 
-    if guest_first:
-        guest = guest_run()
-        return nn_run(), guest
-    nn = nn_run()
-    return nn, guest_run()
+    return run_pair(nn_run, guest_run, guest_first)
 
 
 def guest_bench(threads_list, rounds, wanted, scale):
@@ -204,12 +209,10 @@ def main():
             wm, ort = [], []
             try:
                 for rnd in range(a.rounds):  # alternate so both see the same machine load
-                    if rnd % 2 == 0:
-                        wm.append(wasmind_once(path, it, threads, extra))
-                        ort.append(ort_once(path, it, threads, extra))
-                    else:
-                        ort.append(ort_once(path, it, threads, extra))
-                        wm.append(wasmind_once(path, it, threads, extra))
+                    w, o = run_pair(lambda: wasmind_once(path, it, threads, extra),
+                                    lambda: ort_once(path, it, threads, extra), rnd % 2 == 1)
+                    wm.append(w)
+                    ort.append(o)
             except (RuntimeError, AttributeError, ValueError) as e:
                 print("%-16s error: %s" % (name, e))
                 continue
