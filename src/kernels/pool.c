@@ -103,18 +103,20 @@ __attribute__((target("avx2"))) static void rows_max_avx2(float *t, const float 
   }
 }
 
-/* y[o] = max(q[2o], q[2o+1], q[2o+2]) with the C's NaN order, eight at a time (reads up to q[2n+15]); returns
- * how many were done. The stride-2 3-wide window of the CNN stems' MaxPool. */
-__attribute__((target("avx2"))) static int64_t max3s2_avx2(const float *q, float *y, int64_t n) {
-  int64_t o = 0;
-  for (; o + 8 <= n; o += 8, q += 16) {
+/* y[o] = max(q[2o], q[2o+1], q[2o+2]) with the C's NaN order, eight at a time, the last vector masked (a 13-wide
+ * map spent as long in its scalar tail as in the vectors); reads up to q[2n+15]. The stride-2 3-wide window of
+ * the CNN stems' MaxPool and of squeezenet's. */
+__attribute__((target("avx2"))) static void max3s2_avx2(const float *q, float *y, int64_t n) {
+  for (int64_t o = 0; o < n; o += 8, q += 16) {
     __m256 lo = _mm256_loadu_ps(q), hi = _mm256_loadu_ps(q + 8), lo2 = _mm256_loadu_ps(q + 2), hi2 = _mm256_loadu_ps(q + 10);
     __m256 a = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0)), b = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
     __m256 c = _mm256_shuffle_ps(lo2, hi2, _MM_SHUFFLE(2, 0, 2, 0));
     __m256 m = _mm256_max_ps(_mm256_max_ps(a, b), c); /* lanes in 0 1 4 5 2 3 6 7 order: fixed below */
-    _mm256_storeu_ps(y + o, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(m), _MM_SHUFFLE(3, 1, 2, 0))));
+    m = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(m), _MM_SHUFFLE(3, 1, 2, 0)));
+    if (o + 8 <= n) _mm256_storeu_ps(y + o, m);
+    else
+      _mm256_maskstore_ps(y + o, _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - o)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)), m);
   }
-  return o;
 }
 #endif
 
@@ -178,7 +180,7 @@ static void fpool_task(void *arg, int64_t plane, int tid) {
       if (K == 3 && S == 2) {
         int64_t ox = fx0;
 #if defined(__x86_64__) || defined(__i386__)
-        if (avx2) ox += max3s2_avx2(tb + 2 * fx0, yr + fx0, fx1 - fx0);
+        if (avx2) max3s2_avx2(tb + 2 * fx0, yr + fx0, fx1 - fx0), ox = fx1;
 #endif
         for (; ox < fx1; ox++) {
           float a = tb[2 * ox], b = tb[2 * ox + 1], c = tb[2 * ox + 2], m = a > b ? a : b;
