@@ -336,6 +336,9 @@ typedef struct pad_job {
   int split;
 } pad_job;
 
+/* Rows up to this width are split from a padded copy on the stack; the gather below (per element, with bounds
+ * checks) took 7 cycles a value: a third of mobilenet's and squeezenet's stem convolutions. */
+#define PAD_ROW_MAX 4096
 static void pad_task(void *arg, int64_t t, int tid) {
   (void)tid;
   const pad_job *j = arg;
@@ -352,6 +355,14 @@ static void pad_task(void *arg, int64_t t, int tid) {
       continue;
     }
     int64_t half = j->Wp / 2;
+    if (j->Wp <= PAD_ROW_MAX) { /* padded row built whole, then split by the vectorised loop */
+      float row[PAD_ROW_MAX];
+      memset(row, 0, (size_t)j->pl * sizeof(float));
+      memcpy(row + j->pl, src, (size_t)j->W * sizeof(float));
+      memset(row + j->pl + j->W, 0, (size_t)(j->Wp - j->pl - j->W) * sizeof(float));
+      split_even_odd(row, 1, j->Wp, half, d);
+      continue;
+    }
     for (int par = 0; par < 2; par++) /* padded column 2i + par is input column 2i + par - pl */
       for (int64_t i = 0; i < half; i++) {
         int64_t xc = 2 * i + par - j->pl;
