@@ -138,8 +138,12 @@ WINO_AVX2 static void wino_in4_sse(const float *base, int64_t Wp, float *v, int6
 }
 
 /* Eight tiles of products (lane k = tile k) to the first n (<= 16) columns of the two output rows (y1 NULL past the
- * last row), plus the bias. */
-WINO_AVX2 static void wino_out8_avx2(const float *p, int64_t pstride, float bias, float *y0, float *y1, int64_t n) {
+ * last row), plus the bias, then clamp (ACT_RELU or ACT_CLIP to [lo, hi], as act_avx2 computes them, NaNs included)
+ * or nothing (ACT_NONE); a short row's last columns are stored masked (a memcpy call per row had cost 5% of
+ * squeezenet). */
+WINO_AVX2 static void wino_out8_avx2(const float *p, int64_t pstride, float bias, float *y0, float *y1, int64_t n,
+                                     int clamp, float lo_f, float hi_f) {
+  const __m256 lo_v = _mm256_set1_ps(lo_f), hi_v = _mm256_set1_ps(hi_f);
   __m256 t[2][4];
   for (int s = 0; s < 4; s++) {
     __m256 m0 = _mm256_loadu_ps(p + (0 + s) * pstride), m1 = _mm256_loadu_ps(p + (4 + s) * pstride);
@@ -148,20 +152,27 @@ WINO_AVX2 static void wino_out8_avx2(const float *p, int64_t pstride, float bias
     t[1][s] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
   }
   __m256 vb = _mm256_set1_ps(bias);
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   for (int r = 0; r < 2; r++) {
     __m256 a = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(t[r][0], t[r][1]), t[r][2]), vb);
     __m256 b = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(t[r][1], t[r][2]), t[r][3]), vb);
     __m256 lo = _mm256_unpacklo_ps(a, b), hi = _mm256_unpackhi_ps(a, b); /* a0 b0 a1 b1 | a4 b4 a5 b5, ... */
+    __m256 v0 = _mm256_permute2f128_ps(lo, hi, 0x20), v1 = _mm256_permute2f128_ps(lo, hi, 0x31);
+    if (clamp == ACT_RELU) { /* operand orders as in act_avx2: ReLU(NaN) is 0, Clip passes NaN */
+      v0 = _mm256_max_ps(v0, lo_v);
+      v1 = _mm256_max_ps(v1, lo_v);
+    } else if (clamp == ACT_CLIP) {
+      v0 = _mm256_min_ps(hi_v, _mm256_max_ps(lo_v, v0));
+      v1 = _mm256_min_ps(hi_v, _mm256_max_ps(lo_v, v1));
+    }
     float *yr = r ? y1 : y0;
     if (!yr) break;
     if (n >= 16) {
-      _mm256_storeu_ps(yr, _mm256_permute2f128_ps(lo, hi, 0x20));
-      _mm256_storeu_ps(yr + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+      _mm256_storeu_ps(yr, v0);
+      _mm256_storeu_ps(yr + 8, v1);
     } else {
-      float tmp[16];
-      _mm256_storeu_ps(tmp, _mm256_permute2f128_ps(lo, hi, 0x20));
-      _mm256_storeu_ps(tmp + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
-      memcpy(yr, tmp, (size_t)n * sizeof(float));
+      _mm256_maskstore_ps(yr, _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), lane), v0);
+      _mm256_maskstore_ps(yr + 8, _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n - 8), lane), v1);
     }
   }
 }
@@ -196,6 +207,14 @@ static void wino_input(const wino_job *j, float *V, int64_t ty0, int64_t ty1, in
  * [ty0, ty1), then the residual and activation over the finished rows. */
 static void wino_output(const wino_job *j, const float *P, int64_t ty0, int64_t ty1, int64_t m0, int64_t m1) {
   int64_t pstride = j->M * j->ld, OW = j->OW;
+  /* ReLU and Clip without a residual are applied by the vector transform; the rest in a pass over the rows */
+  int clamp = 0, fused = 0;
+  float lo = -INFINITY, hi = INFINITY;
+  if (j->avx2 && !j->res && (j->act == ACT_NONE || j->act == ACT_RELU || j->act == ACT_CLIP)) {
+    fused = 1, clamp = j->act;
+    if (j->act == ACT_RELU) lo = 0.f;
+    if (j->act == ACT_CLIP) lo = j->p0, hi = j->p1;
+  }
   for (int64_t m = m0; m < m1; m++) {
     float bias = j->b ? j->b[m] : 0.f;
     float *ym = j->y + m * j->OH * OW;
@@ -206,7 +225,7 @@ static void wino_output(const wino_job *j, const float *P, int64_t ty0, int64_t 
 #if defined(__x86_64__) || defined(__i386__)
       if (j->avx2)
         for (; tx < j->TW; tx += 8)
-          wino_out8_avx2(pt + tx, pstride, bias, y0 + 2 * tx, y1 ? y1 + 2 * tx : NULL, OW - 2 * tx);
+          wino_out8_avx2(pt + tx, pstride, bias, y0 + 2 * tx, y1 ? y1 + 2 * tx : NULL, OW - 2 * tx, clamp, lo, hi);
 #endif
       for (; tx < j->TW; tx++) {
         float mm[16], t[2][4];
@@ -223,7 +242,7 @@ static void wino_output(const wino_job *j, const float *P, int64_t ty0, int64_t 
         }
       }
     }
-    if (j->res || j->act) {
+    if (!fused && (j->res || j->act)) {
       int64_t r1 = 2 * ty1 < j->OH ? 2 * ty1 : j->OH;
       for (int64_t r = 2 * ty0; r < r1; r++)
         j->ck->act(ym + r * OW, ym + r * OW, OW, 1.0f, 0.f, j->res ? j->res + (m * j->OH + r) * OW : NULL, j->act,
