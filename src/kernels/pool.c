@@ -85,7 +85,7 @@ static inline void tap_range(int64_t o, int64_t s, int64_t pb, int64_t d, int64_
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 /* t = max(r2, max(r1, r0)) (r2 may be NULL) with the C's NaN order (vmaxps keeps its second operand on NaN, like
- * `a > b ? a : b`), over all n columns: the last vector masked, so no scalar tail (a 55-wide row had 7 of them) and
+ * `a > b ? a : b`), over all n columns: the last vector's loads masked, so no scalar tail (a 55-wide row had 7 of them) and
  * no separate copy of the first row. r0 may be t itself. */
 __attribute__((target("avx2"))) static void rows_max_avx2(float *t, const float *r0, const float *r1,
                                                            const float *r2, int64_t n) {
@@ -99,11 +99,11 @@ __attribute__((target("avx2"))) static void rows_max_avx2(float *t, const float 
     __m256i k = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - i)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     __m256 m = _mm256_max_ps(_mm256_maskload_ps(r1 + i, k), _mm256_maskload_ps(r0 + i, k));
     if (r2) m = _mm256_max_ps(_mm256_maskload_ps(r2 + i, k), m);
-    _mm256_maskstore_ps(t + i, k, m);
+    _mm256_storeu_ps(t + i, m); /* whole: t has slack past the row (a masked store costs ~17 cycles on Zen 3) */
   }
 }
 
-/* y[o] = max(q[2o], q[2o+1], q[2o+2]) with the C's NaN order, eight at a time, the last vector masked (a 13-wide
+/* y[o] = max(q[2o], q[2o+1], q[2o+2]) with the C's NaN order, eight at a time, the last vector too (a 13-wide
  * map spent as long in its scalar tail as in the vectors); reads up to q[2n+15]. The stride-2 3-wide window of
  * the CNN stems' MaxPool and of squeezenet's. */
 __attribute__((target("avx2"))) static void max3s2_avx2(const float *q, float *y, int64_t n) {
@@ -114,8 +114,7 @@ __attribute__((target("avx2"))) static void max3s2_avx2(const float *q, float *y
     __m256 m = _mm256_max_ps(_mm256_max_ps(a, b), c); /* lanes in 0 1 4 5 2 3 6 7 order: fixed below */
     m = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(m), _MM_SHUFFLE(3, 1, 2, 0)));
     if (o + 8 <= n) _mm256_storeu_ps(y + o, m);
-    else
-      _mm256_maskstore_ps(y + o, _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - o)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)), m);
+    else store_first_n(y + o, m, n - o);
   }
 }
 #endif
