@@ -326,6 +326,78 @@ static int64_t bin_i(int op, int64_t a, int64_t b, int uns) {
 }
 
 /* Computes out = a op b with broadcasting into output slot `idx` (or accumulates when acc != NULL). */
+/* The float fast paths of binary_into, as tasks over runs of blocks so that large tensors use the thread pool (a
+ * squeeze-excite Mul over efficientnet's 56x56 maps ran on one thread at two). FULL: both operands whole (blocks
+ * are chunks); SCALAR: b is one value; REPEAT: the small operand is every block's trailing vector; RUNS: one value
+ * of the small operand per block (its offset advanced over the leading dims). */
+enum { FBIN_NONE, FBIN_FULL, FBIN_SCALAR, FBIN_REPEAT, FBIN_RUNS };
+#define FBIN_CHUNK 16384
+#define FBIN_PAR_MIN ((int64_t)1 << 15) /* elements; below, waking the workers costs more than it saves */
+typedef struct fbin_job {
+  int op, full_a;
+  const float *pf, *ps; /* the full operand, the other (FULL: a and b) */
+  float *o;
+  int64_t n, mode, len, per;
+  const int64_t *st, *dims; /* RUNS: the small operand's strides over the output dims, and those dims */
+  int t;                    /* RUNS: how many leading dims the blocks run over */
+} fbin_job;
+
+/* y = f op v (v per element, or the scalar sv when v is NULL); the small operand goes first when !full_a */
+static void fbin_span(int op, int full_a, float *restrict y, const float *f, const float *v, float sv, int64_t len) {
+  if (v) switch (op) {
+    case B_ADD: for (int64_t i = 0; i < len; i++) y[i] = f[i] + v[i]; return;
+    case B_MUL: for (int64_t i = 0; i < len; i++) y[i] = f[i] * v[i]; return;
+    case B_SUB: if (full_a) for (int64_t i = 0; i < len; i++) y[i] = f[i] - v[i];
+                else for (int64_t i = 0; i < len; i++) y[i] = v[i] - f[i];
+                return;
+    default: if (full_a) for (int64_t i = 0; i < len; i++) y[i] = f[i] / v[i];
+             else for (int64_t i = 0; i < len; i++) y[i] = v[i] / f[i];
+             return;
+    }
+  switch (op) {
+  case B_ADD: for (int64_t i = 0; i < len; i++) y[i] = f[i] + sv; return;
+  case B_MUL: for (int64_t i = 0; i < len; i++) y[i] = f[i] * sv; return;
+  case B_SUB: if (full_a) for (int64_t i = 0; i < len; i++) y[i] = f[i] - sv;
+              else for (int64_t i = 0; i < len; i++) y[i] = sv - f[i];
+              return;
+  default: if (full_a) for (int64_t i = 0; i < len; i++) y[i] = f[i] / sv;
+           else for (int64_t i = 0; i < len; i++) y[i] = sv / f[i];
+           return;
+  }
+}
+
+static void fbin_task(void *arg, int64_t task, int tid) {
+  (void)tid;
+  const fbin_job *j = arg;
+  int64_t b0 = task * j->per, blocks = (j->n + j->len - 1) / j->len, b1 = b0 + j->per < blocks ? b0 + j->per : blocks;
+  int64_t idx[WM_ONNX_MAX_DIMS] = {0}, off = 0;
+  if (j->mode == FBIN_RUNS) /* the first block's position over the leading dims; then counted along */
+    for (int d = j->t - 1; d >= 0; d--) {
+      int64_t prod = 1;
+      for (int e = d + 1; e < j->t; e++) prod *= j->dims[e];
+      idx[d] = b0 / prod % j->dims[d];
+      off += idx[d] * j->st[d];
+    }
+  for (int64_t bl = b0; bl < b1; bl++) {
+    int64_t at = bl * j->len, len = j->n - at < j->len ? j->n - at : j->len;
+    const float *f = j->pf + at;
+    float *y = j->o + at;
+    switch (j->mode) {
+    case FBIN_FULL: fbin_span(j->op, 1, y, f, j->ps + at, 0.f, len); break;
+    case FBIN_SCALAR: fbin_span(j->op, 1, y, f, NULL, j->ps[0], len); break;
+    case FBIN_REPEAT: fbin_span(j->op, j->full_a, y, f, j->ps, 0.f, len); break;
+    default:
+      fbin_span(j->op, j->full_a, y, f, NULL, j->ps[off], len);
+      for (int d = j->t - 1; d >= 0; d--) { /* next block: advance the small operand's offset */
+        off += j->st[d];
+        if (++idx[d] < j->dims[d]) break;
+        off -= j->st[d] * j->dims[d];
+        idx[d] = 0;
+      }
+    }
+  }
+}
+
 static int binary_into(onnx_kernel_ctx *k, int op, const wm_onnx_tensor *a, const wm_onnx_tensor *b, wm_onnx_tensor *dst) {
   const wm_onnx_tensor *ts[2] = {a, b};
   bc_iter it;
@@ -336,30 +408,15 @@ static int binary_into(onnx_kernel_ctx *k, int op, const wm_onnx_tensor *a, cons
     const float *pa = a->data, *pb = b->data;
     float *o = dst->data;
     int64_t na = wm_onnx_numel(a), nb = wm_onnx_numel(b);
-    if (na == n && nb == n) {
-      switch (op) {
-      case B_ADD: for (int64_t i = 0; i < n; i++) o[i] = pa[i] + pb[i]; return 0;
-      case B_SUB: for (int64_t i = 0; i < n; i++) o[i] = pa[i] - pb[i]; return 0;
-      case B_MUL: for (int64_t i = 0; i < n; i++) o[i] = pa[i] * pb[i]; return 0;
-      case B_DIV: for (int64_t i = 0; i < n; i++) o[i] = pa[i] / pb[i]; return 0;
-      default: break;
-      }
-    } else if (nb == 1) {
-      float s = pb[0];
-      switch (op) {
-      case B_ADD: for (int64_t i = 0; i < n; i++) o[i] = pa[i] + s; return 0;
-      case B_SUB: for (int64_t i = 0; i < n; i++) o[i] = pa[i] - s; return 0;
-      case B_MUL: for (int64_t i = 0; i < n; i++) o[i] = pa[i] * s; return 0;
-      case B_DIV: for (int64_t i = 0; i < n; i++) o[i] = pa[i] / s; return 0;
-      default: break;
-      }
-    }
-    if ((op == B_ADD || op == B_SUB || op == B_MUL || op == B_DIV) && n > 0 && (na == n || nb == n) && dst->ndim > 0) {
+    int arith = op == B_ADD || op == B_SUB || op == B_MUL || op == B_DIV;
+    fbin_job j = {op, 1, pa, pb, o, n, FBIN_NONE, FBIN_CHUNK, 0, NULL, NULL, 0};
+    if (arith && na == n && nb == n) j.mode = FBIN_FULL;
+    else if (arith && nb == 1) j.mode = FBIN_SCALAR;
+    else if (arith && n > 0 && (na == n || nb == n) && dst->ndim > 0) {
       /* one operand full, the other broadcast: either one value per block of trailing elements (a [N,C,1,1]
        * scale) or one vector repeated over the leading dims (a bias row) — both become flat loops */
       int full_a = na == n;
       const wm_onnx_tensor *small = full_a ? b : a;
-      const float *pf = full_a ? pa : pb, *ps = full_a ? pb : pa;
       int64_t st[WM_ONNX_MAX_DIMS];
       broadcast_strides(small, dst->ndim, dst->dims, st);
       int nd = dst->ndim, t = nd;
@@ -375,45 +432,18 @@ static int binary_into(onnx_kernel_ctx *k, int op, const wm_onnx_tensor *a, cons
         rep &= prod == vec;
       }
       if (run >= 4 || rep) {
-        int64_t blocks = rep ? n / vec : n / run, len = rep ? vec : run;
-        int64_t idx[WM_ONNX_MAX_DIMS] = {0}, off = 0;
-        for (int64_t bl = 0; bl < blocks; bl++) {
-          const float *f = pf + bl * len;
-          float *y = o + bl * len;
-          if (rep) {
-            const float *v = ps;
-            switch (op) {
-            case B_ADD: for (int64_t i = 0; i < len; i++) y[i] = f[i] + v[i]; break;
-            case B_MUL: for (int64_t i = 0; i < len; i++) y[i] = f[i] * v[i]; break;
-            case B_SUB: if (full_a) for (int64_t i = 0; i < len; i++) y[i] = f[i] - v[i];
-                        else for (int64_t i = 0; i < len; i++) y[i] = v[i] - f[i];
-                        break;
-            default: if (full_a) for (int64_t i = 0; i < len; i++) y[i] = f[i] / v[i];
-                     else for (int64_t i = 0; i < len; i++) y[i] = v[i] / f[i];
-                     break;
-            }
-          } else {
-            float sv = ps[off];
-            switch (op) {
-            case B_ADD: for (int64_t i = 0; i < len; i++) y[i] = f[i] + sv; break;
-            case B_MUL: for (int64_t i = 0; i < len; i++) y[i] = f[i] * sv; break;
-            case B_SUB: if (full_a) for (int64_t i = 0; i < len; i++) y[i] = f[i] - sv;
-                        else for (int64_t i = 0; i < len; i++) y[i] = sv - f[i];
-                        break;
-            default: if (full_a) for (int64_t i = 0; i < len; i++) y[i] = f[i] / sv;
-                     else for (int64_t i = 0; i < len; i++) y[i] = sv / f[i];
-                     break;
-            }
-            for (int d = t - 1; d >= 0; d--) { /* next block: advance small's offset over the leading dims */
-              off += st[d];
-              if (++idx[d] < dst->dims[d]) break;
-              off -= st[d] * dst->dims[d];
-              idx[d] = 0;
-            }
-          }
-        }
-        return 0;
+        j.mode = rep ? FBIN_REPEAT : FBIN_RUNS, j.full_a = full_a;
+        j.pf = full_a ? pa : pb, j.ps = full_a ? pb : pa;
+        j.len = rep ? vec : run;
+        j.st = st, j.dims = dst->dims, j.t = t;
       }
+    }
+    if (j.mode && n == 0) return 0;
+    if (j.mode) {
+      int64_t blocks = (n + j.len - 1) / j.len, nt = n >= FBIN_PAR_MIN ? wm_onnx_get_threads() : 1;
+      j.per = nt > 1 ? (blocks + nt * 4 - 1) / (nt * 4) : blocks;
+      par_for((blocks + j.per - 1) / j.per, fbin_task, &j);
+      return 0;
     }
     switch (op) {
     case B_ADD: for (int64_t i = 0; i < n; i++, bc_next(&it)) o[i] = pa[it.off[0]] + pb[it.off[1]]; return 0;
