@@ -293,6 +293,8 @@ static void wino_out_task(void *arg, int64_t t, int tid) {
   wino_output(j, j->P, j->ty0, ty1, m0, m1);
 }
 
+/* the smallest block (in tiles) worth running as its own task: narrower GEMMs lose more than the split saves */
+#define WINO_MIN_BLOCK_TILES 32
 int conv3x3_winograd(const float *x, const float *u, int64_t ustride, const float *b, const float *res, float *y,
                      int64_t N, int64_t C, int64_t M, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t pt,
                      int64_t pl, int act, float p0, float p1) {
@@ -314,6 +316,13 @@ int conv3x3_winograd(const float *x, const float *u, int64_t ustride, const floa
   int64_t rows = want / TW < 1 ? 1 : want / TW;
   if (rows > TH) rows = TH;
   int64_t nblk = (TH + rows - 1) / rows, nthreads = wm_onnx_get_threads();
+  /* Fewer blocks than two a thread would go to phase mode, whose three pool rounds per block cost more than
+   * smaller blocks do while a block keeps WINO_MIN_BLOCK_TILES tiles (squeezenet's 27x27 layers at 2 threads:
+   * 0.42 -> 0.38 ms; its 13x13 ones, 14 tiles a block, stay in phase mode, which was faster there) */
+  if (nthreads > 1 && nblk < 2 * nthreads) {
+    int64_t r2 = (TH + 2 * nthreads - 1) / (2 * nthreads);
+    if (r2 * TW >= WINO_MIN_BLOCK_TILES) rows = r2, nblk = (TH + rows - 1) / rows;
+  }
   float *xp = malloc((size_t)(C * Hp * Wp) * sizeof(float));
   if (!xp) return 0;
   wino_job j = {xp, Hp, Wp, u, ustride, b, NULL, NULL, C, M, OH, OW, TW, TH, rows, (rows * TW + 7) / 8 * 8, ck, act,

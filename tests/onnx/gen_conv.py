@@ -175,3 +175,7 @@ def uniform_softmax_case(name, m, k, n):
 
 # 7 rows (a full 6-row panel and a 1-row one), 1009 columns (63 panels of 16 and a 1-column edge), 2100 steps
 uniform_softmax_case('uniform_softmax', 7, 2100, 1009)
+
+# Winograd at 2+ threads with a single cache-sized block of 20 tile rows: split into blocks of 5 rows (block mode)
+# rather than run in phase mode (winograd.c, WINO_MIN_BLOCK_TILES). Last, so the cases above keep their data.
+case('split_blocks', 1, 16, 16, 40, 40, (1, 1, 1, 1), act='Relu')
