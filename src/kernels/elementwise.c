@@ -409,6 +409,7 @@ static int binary_into(onnx_kernel_ctx *k, int op, const wm_onnx_tensor *a, cons
     float *o = dst->data;
     int64_t na = wm_onnx_numel(a), nb = wm_onnx_numel(b);
     int arith = op == B_ADD || op == B_SUB || op == B_MUL || op == B_DIV;
+    int64_t st[WM_ONNX_MAX_DIMS]; /* the job keeps a pointer to it */
     fbin_job j = {op, 1, pa, pb, o, n, FBIN_NONE, FBIN_CHUNK, 0, NULL, NULL, 0};
     if (arith && na == n && nb == n) j.mode = FBIN_FULL;
     else if (arith && nb == 1) j.mode = FBIN_SCALAR;
@@ -417,7 +418,6 @@ static int binary_into(onnx_kernel_ctx *k, int op, const wm_onnx_tensor *a, cons
        * scale) or one vector repeated over the leading dims (a bias row) — both become flat loops */
       int full_a = na == n;
       const wm_onnx_tensor *small = full_a ? b : a;
-      int64_t st[WM_ONNX_MAX_DIMS];
       broadcast_strides(small, dst->ndim, dst->dims, st);
       int nd = dst->ndim, t = nd;
       int64_t run = 1;
