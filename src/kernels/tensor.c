@@ -92,6 +92,9 @@ int normalize_axis(onnx_kernel_ctx *k, int64_t axis, int rank, int *out) {
 
 static int out_alloc_z(onnx_kernel_ctx *k, int idx, wm_onnx_dtype dt, int ndim, const int64_t *dims, int zero) {
   wm_onnx_tensor *t = k->out[idx];
+  /* the output's slot in the model's arena (graph.c), taken when the tensor fits in it */
+  void *slot = (t->flags & WM_ONNX_TENSOR_PLANNED) ? t->data : NULL;
+  size_t cap = slot ? t->nbytes : 0; /* the slot's size, or (allocated again) the size it already holds */
   wm_onnx_tensor_free(t);
   if (ndim < 0 || ndim > WM_ONNX_MAX_DIMS) return kfail(k, "output rank %d unsupported", ndim);
   size_t es = wm_onnx_dtype_size(dt);
@@ -108,6 +111,12 @@ static int out_alloc_z(onnx_kernel_ctx *k, int idx, wm_onnx_dtype dt, int ndim, 
   t->ndim = ndim;
   for (int i = 0; i < ndim; i++) t->dims[i] = dims[i];
   t->nbytes = (size_t)n * es;
+  if (slot && t->nbytes <= cap) {
+    t->data = slot;
+    if (zero) memset(slot, 0, t->nbytes);
+    t->flags = WM_ONNX_TENSOR_PLANNED;
+    return 0;
+  }
   t->data = zero ? calloc(1, t->nbytes ? t->nbytes : 1) : malloc(t->nbytes ? t->nbytes : 1);
   if (!t->data) return kfail(k, "out of memory allocating %zu bytes", t->nbytes);
   t->flags = WM_ONNX_TENSOR_OWNED;

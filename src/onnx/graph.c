@@ -390,6 +390,100 @@ done:
   return st;
 }
 
+/* ---- activation arena: the first run with a set of input shapes records the size of every intermediate its
+ * kernels allocate (on the heap); then each gets a slot in one buffer, laid out from the tensors' lifetimes (from
+ * the node that makes one to its last reader, in plan order): largest first, each at the lowest offset no tensor
+ * alive at the same time occupies. Later runs with the same input shapes give each kernel its slot (out_alloc), so
+ * they allocate nothing for these tensors and reuse the same addresses every time; a tensor that outgrows its slot
+ * (a data-dependent shape) comes from the heap. Values of If/Loop/Scan nodes and graph outputs are never planned.
+ * New input shapes record again. */
+#define ARENA_ALIGN 64
+typedef struct arena_item {
+  int id, p0, p1;
+  size_t size, off;
+} arena_item;
+
+static int cmp_item_size(const void *a, const void *b) {
+  const arena_item *x = a, *y = b;
+  if (x->size != y->size) return x->size < y->size ? 1 : -1;
+  return x->id - y->id;
+}
+
+static int cmp_item_off(const void *a, const void *b) {
+  const arena_item *x = *(arena_item *const *)a, *y = *(arena_item *const *)b;
+  return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static void plan_arena(wm_onnx_model *m) {
+  onnx_graph *g = m->ir.graph;
+  if (m->parent || !g->nnodes) return;
+  int *pos = malloc((size_t)g->nnodes * sizeof *pos);
+  arena_item *it = malloc((size_t)(m->nvalues + 1) * sizeof *it);
+  arena_item **live = malloc((size_t)(m->nvalues + 1) * sizeof *live);
+  int n = 0;
+  if (!pos || !it || !live) goto done; /* no arena: every tensor comes from the heap, as before */
+  for (int p = 0; p < g->nnodes; p++) pos[m->order[p]] = p;
+  for (int id = 0; id < m->nvalues; id++) {
+    const onnx_value *v = &m->values[id];
+    size_t size = v->rec_size;
+    if (!size || size > ((size_t)1 << 32)) continue;
+    int p0 = pos[v->producer];
+    it[n++] = (arena_item){id, p0, v->last_use > p0 ? v->last_use : p0, (size + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN, 0};
+  }
+  qsort(it, (size_t)n, sizeof *it, cmp_item_size);
+  size_t total = 0;
+  for (int i = 0; i < n; i++) {
+    int nl = 0;
+    for (int j = 0; j < i; j++) /* placed tensors alive at the same time (a node's inputs and outputs overlap) */
+      if (it[j].p0 <= it[i].p1 && it[i].p0 <= it[j].p1) live[nl++] = &it[j];
+    qsort(live, (size_t)nl, sizeof *live, cmp_item_off);
+    size_t off = 0;
+    for (int j = 0; j < nl; j++) {
+      if (live[j]->off >= off + it[i].size) break; /* the gap before it fits */
+      if (live[j]->off + live[j]->size > off) off = live[j]->off + live[j]->size;
+    }
+    it[i].off = off;
+    if (off + it[i].size > total) total = off + it[i].size;
+  }
+  for (int i = 0; i < n; i++) {
+    onnx_value *v = &m->values[it[i].id];
+    v->planned = 1, v->arena_off = it[i].off, v->arena_cap = it[i].size;
+  }
+  m->arena_size = total;
+  m->arena = total ? aligned_alloc(ARENA_ALIGN, total) : NULL;
+  if (!m->arena) m->arena_size = 0;
+done:
+  free(pos);
+  free(it);
+  free(live);
+}
+
+/* Before a run: keeps the plan when the input shapes are the ones it was made for, else records a new one. */
+static void arena_begin(wm_onnx_model *m) {
+  size_t n = 0;
+  for (int i = 0; i < m->ninputs; i++) n += 1 + (size_t)m->values[m->input_ids[i]].rt.ndim;
+  int64_t *sig = malloc((n + 1) * sizeof *sig);
+  if (!sig) { m->arena_state = 0; return; }
+  size_t k = 0;
+  for (int i = 0; i < m->ninputs; i++) {
+    const wm_onnx_tensor *t = &m->values[m->input_ids[i]].rt;
+    sig[k++] = t->ndim;
+    for (int d = 0; d < t->ndim; d++) sig[k++] = t->dims[d];
+  }
+  if (m->arena_state == 2 && m->arena_sig && m->arena_sig[0] == (int64_t)n && !memcmp(m->arena_sig + 1, sig, n * sizeof *sig)) {
+    free(sig);
+    return;
+  }
+  free(m->arena);
+  free(m->arena_sig);
+  m->arena = NULL, m->arena_size = 0;
+  m->arena_sig = malloc((n + 1) * sizeof *sig);
+  if (m->arena_sig) m->arena_sig[0] = (int64_t)n, memcpy(m->arena_sig + 1, sig, n * sizeof *sig);
+  free(sig);
+  for (int i = 0; i < m->nvalues; i++) m->values[i].planned = 0, m->values[i].rec_size = 0;
+  m->arena_state = m->arena_sig ? 1 : 0;
+}
+
 static wm_onnx_status load_common(wm_onnx_model *m, const void *buf, size_t len, wm_onnx_model **out, char *err,
                                   size_t errlen) {
 #ifdef __GLIBC__
@@ -484,6 +578,8 @@ wm_onnx_status wm_onnx_load_file(const char *path, wm_onnx_model **out, char *er
 void wm_onnx_free(wm_onnx_model *m) {
   if (!m) return;
   for (int i = 0; i < m->nvalues; i++) wm_onnx_tensor_free(&m->values[i].rt);
+  free(m->arena);
+  free(m->arena_sig);
   free_plan(m);   /* before the ir: plans walk the arena-allocated graphs */
   onnx_model_ir_release(&m->ir);
   free(m->syms);
@@ -634,6 +730,13 @@ static wm_onnx_status exec_graph(wm_onnx_model *m, char *err, size_t errlen) {
       memset(&scratch[o], 0, sizeof scratch[o]);
       outbuf[o] = o < nd->nout && nd->out[o] >= 0 ? &m->values[nd->out[o]].rt : &scratch[o];
     }
+    for (int o = 0; m->arena_state == 2 && o < nd->nout; o++) { /* the slot out_alloc takes, if the tensor fits */
+      onnx_value *v = nd->out[o] >= 0 ? &m->values[nd->out[o]] : NULL;
+      if (!v || !v->planned || v->rt.data) continue;
+      v->rt.data = (char *)m->arena + v->arena_off;
+      v->rt.nbytes = v->arena_cap;
+      v->rt.flags = WM_ONNX_TENSOR_PLANNED | WM_ONNX_TENSOR_SLOT;
+    }
     if (stop_requested(m)) {
       set_err(err, errlen, "cancelled before node '%s' (%s)", nd->name, nd->op_type);
       st = WM_ONNX_ERR_CANCELLED;
@@ -683,6 +786,14 @@ static wm_onnx_status exec_graph(wm_onnx_model *m, char *err, size_t errlen) {
       fprintf(stderr, "\n");
     }
     for (int o = 0; o < nslots; o++) if (o >= nd->nout || nd->out[o] < 0) wm_onnx_tensor_free(&scratch[o]);
+    for (int o = 0; o < nd->nout; o++) {
+      if (nd->out[o] < 0) continue;
+      onnx_value *v = &m->values[nd->out[o]];
+      if (v->rt.flags & WM_ONNX_TENSOR_SLOT) memset(&v->rt, 0, sizeof v->rt); /* never taken: unset, as before */
+      if (m->arena_state == 1 && !cs) /* recording: what the kernel allocated (a heap tensor of its own) */
+        v->rec_size = v->kind == VAL_INTERMEDIATE && !v->is_output && !m->subs[idx] && (v->rt.flags & WM_ONNX_TENSOR_OWNED)
+                          ? v->rt.nbytes : 0;
+    }
     if (cs) {
       set_err(err, errlen, "node '%s' (%s): %s", nd->name, nd->op_type, kerr);
       st = cs;
@@ -1110,9 +1221,14 @@ wm_onnx_status wm_onnx_run(wm_onnx_model *m, const wm_onnx_tensor *inputs, int n
     if (!(m->symval = malloc(((size_t)m->nsyms + 1) * sizeof *m->symval))) return WM_ONNX_ERR_NOMEM;
     for (int i = 0; i < m->nsyms; i++) m->symval[i] = INT64_MIN;
   }
+  arena_begin(m);
   wm_onnx_status st = exec_graph(m, err, errlen);
   if (st == WM_ONNX_OK) st = take_outputs(m, outputs, noutputs);
   reset_runtime(m);
+  if (m->arena_state == 1) {
+    if (st == WM_ONNX_OK) plan_arena(m);
+    m->arena_state = st == WM_ONNX_OK && m->arena ? 2 : 0;
+  }
   return st;
 }
 

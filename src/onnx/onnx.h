@@ -62,6 +62,8 @@ typedef struct wm_onnx_tensor {
 } wm_onnx_tensor;
 
 #define WM_ONNX_TENSOR_OWNED 1u
+/* Engine-internal: data is the tensor's slot in the model's activation arena (borrowed, never freed by itself). */
+#define WM_ONNX_TENSOR_PLANNED 2u
 
 typedef struct wm_onnx_model wm_onnx_model;
 

@@ -153,6 +153,9 @@ typedef struct onnx_value {
   const onnx_value_info *decl; /* graph input declaration, if any */
   wm_onnx_tensor init; /* initializer view */
   wm_onnx_tensor rt;   /* runtime tensor */
+  int planned;         /* has a slot in the root's activation arena: arena_cap bytes at arena_off */
+  size_t arena_off, arena_cap;
+  size_t rec_size;     /* bytes its kernel allocated in the run that recorded the plan; 0: not planned */
 } onnx_value;
 
 struct name_table;
@@ -185,7 +188,16 @@ struct wm_onnx_model {
   int64_t *symval;
   int (*should_stop)(void *ctx);
   void *stop_ctx;
+  /* root only: one buffer for the intermediates, their slots laid out from their lifetimes and the sizes a first
+   * run with these input shapes recorded (plan_arena in graph.c) */
+  int arena_state;     /* 0 none, 1 recording this run, 2 planned */
+  int64_t *arena_sig;  /* the input shapes the plan is for */
+  size_t arena_size;
+  void *arena;
 };
+/* exec_graph marks a planned output's tensor with this before its kernel runs: the slot, not yet a tensor
+ * (out_alloc turns it into one). */
+#define WM_ONNX_TENSOR_SLOT 4u
 
 /* Value id of name in plan m, or -1. */
 int onnx_plan_lookup(const wm_onnx_model *m, const char *name);
