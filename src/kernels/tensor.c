@@ -157,7 +157,7 @@ int out_copy(onnx_kernel_ctx *k, int idx, const wm_onnx_tensor *src, int ndim, c
   const void *data = src->data;
   size_t nbytes = src->nbytes;
   if (out_alloc_nz(k, idx, src->dtype, ndim, dims)) return -1;
-  if (nbytes) memcpy(k->out[idx]->data, data, nbytes);
+  if (nbytes && k->out[idx]->data != data) memcpy(k->out[idx]->data, data, nbytes); /* equal: one arena slot */
   return 0;
 }
 

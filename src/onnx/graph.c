@@ -423,12 +423,23 @@ static void plan_arena(wm_onnx_model *m) {
   int n = 0;
   if (!pos || !it || !live) goto done; /* no arena: every tensor comes from the heap, as before */
   for (int p = 0; p < g->nnodes; p++) pos[m->order[p]] = p;
+  /* a tensor that took over its input's buffer shares that input's slot: one item for the chain, from the first
+   * producer to the last reader, as large as the largest member (items are indexed by the chain's first value) */
   for (int id = 0; id < m->nvalues; id++) {
     const onnx_value *v = &m->values[id];
     size_t size = v->rec_size;
     if (!size || size > ((size_t)1 << 32)) continue;
-    int p0 = pos[v->producer];
-    it[n++] = (arena_item){id, p0, v->last_use > p0 ? v->last_use : p0, (size + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN, 0};
+    int p0 = pos[v->producer], p1 = v->last_use > p0 ? v->last_use : p0, root = id;
+    while (m->values[root].rec_alias >= 0) root = m->values[root].rec_alias; /* producers come first: no cycle */
+    size = (size + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    int j = 0;
+    while (j < n && it[j].id != root) j++;
+    if (j == n) it[n++] = (arena_item){root, p0, p1, size, 0};
+    else {
+      if (p0 < it[j].p0) it[j].p0 = p0;
+      if (p1 > it[j].p1) it[j].p1 = p1;
+      if (size > it[j].size) it[j].size = size;
+    }
   }
   qsort(it, (size_t)n, sizeof *it, cmp_item_size);
   size_t total = 0;
@@ -445,9 +456,13 @@ static void plan_arena(wm_onnx_model *m) {
     it[i].off = off;
     if (off + it[i].size > total) total = off + it[i].size;
   }
-  for (int i = 0; i < n; i++) {
-    onnx_value *v = &m->values[it[i].id];
-    v->planned = 1, v->arena_off = it[i].off, v->arena_cap = it[i].size;
+  for (int id = 0; id < m->nvalues; id++) {
+    onnx_value *v = &m->values[id];
+    if (!v->rec_size || v->rec_size > ((size_t)1 << 32)) continue;
+    int root = id;
+    while (m->values[root].rec_alias >= 0) root = m->values[root].rec_alias;
+    for (int i = 0; i < n; i++)
+      if (it[i].id == root) v->planned = 1, v->arena_off = it[i].off, v->arena_cap = it[i].size;
   }
   m->arena_size = total;
   m->arena = total ? aligned_alloc(ARENA_ALIGN, total) : NULL;
@@ -480,7 +495,7 @@ static void arena_begin(wm_onnx_model *m) {
   m->arena_sig = malloc((n + 1) * sizeof *sig);
   if (m->arena_sig) m->arena_sig[0] = (int64_t)n, memcpy(m->arena_sig + 1, sig, n * sizeof *sig);
   free(sig);
-  for (int i = 0; i < m->nvalues; i++) m->values[i].planned = 0, m->values[i].rec_size = 0;
+  for (int i = 0; i < m->nvalues; i++) m->values[i].planned = 0, m->values[i].rec_size = 0, m->values[i].rec_alias = -1;
   m->arena_state = m->arena_sig ? 1 : 0;
 }
 
@@ -711,6 +726,7 @@ static wm_onnx_status exec_graph(wm_onnx_model *m, char *err, size_t errlen) {
   const wm_onnx_tensor *inbuf[64];
   wm_onnx_tensor *outbuf[64];
   wm_onnx_tensor scratch[64];
+  const void *in_data[64];
   wm_onnx_status st = WM_ONNX_OK;
   for (int p = 0; p < g->nnodes; p++) {
     int idx = m->order[p];
@@ -762,6 +778,8 @@ static wm_onnx_status exec_graph(wm_onnx_model *m, char *err, size_t errlen) {
           dmask |= 1u << i;
       }
       onnx_kernel_ctx k = {nd, nd->opset, nd->nin, nd->nout, inbuf, outbuf, kerr, sizeof kerr, cmask, &nd->prep, dmask};
+      for (int i = 0; m->arena_state == 1 && i < nd->nin && i < 64; i++) /* which buffer an output may take over */
+        in_data[i] = inbuf[i] ? inbuf[i]->data : NULL;
       int rc = nd->fn(&k);
       cs = rc == 0 ? WM_ONNX_OK : rc == -2 ? WM_ONNX_ERR_UNSUPPORTED : WM_ONNX_ERR_RUNTIME;
     }
@@ -790,9 +808,14 @@ static wm_onnx_status exec_graph(wm_onnx_model *m, char *err, size_t errlen) {
       if (nd->out[o] < 0) continue;
       onnx_value *v = &m->values[nd->out[o]];
       if (v->rt.flags & WM_ONNX_TENSOR_SLOT) memset(&v->rt, 0, sizeof v->rt); /* never taken: unset, as before */
-      if (m->arena_state == 1 && !cs) /* recording: what the kernel allocated (a heap tensor of its own) */
+      if (m->arena_state == 1 && !cs) { /* recording: what the kernel allocated (a heap tensor of its own) */
         v->rec_size = v->kind == VAL_INTERMEDIATE && !v->is_output && !m->subs[idx] && (v->rt.flags & WM_ONNX_TENSOR_OWNED)
                           ? v->rt.nbytes : 0;
+        v->rec_alias = -1;
+        for (int i = 0; v->rec_size && i < nd->nin && i < 64; i++) /* a dying input's buffer, taken (Reshape...) */
+          if (nd->in[i] >= 0 && in_data[i] && in_data[i] == v->rt.data && m->values[nd->in[i]].rec_size)
+            v->rec_alias = nd->in[i];
+      }
     }
     if (cs) {
       set_err(err, errlen, "node '%s' (%s): %s", nd->name, nd->op_type, kerr);

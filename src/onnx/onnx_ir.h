@@ -156,6 +156,7 @@ typedef struct onnx_value {
   int planned;         /* has a slot in the root's activation arena: arena_cap bytes at arena_off */
   size_t arena_off, arena_cap;
   size_t rec_size;     /* bytes its kernel allocated in the run that recorded the plan; 0: not planned */
+  int rec_alias;       /* in that run its kernel took over this input's buffer (out_copy): they share a slot; -1 */
 } onnx_value;
 
 struct name_table;
