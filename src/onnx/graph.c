@@ -420,8 +420,10 @@ static void plan_arena(wm_onnx_model *m) {
   int *pos = malloc((size_t)g->nnodes * sizeof *pos);
   arena_item *it = malloc((size_t)(m->nvalues + 1) * sizeof *it);
   arena_item **live = malloc((size_t)(m->nvalues + 1) * sizeof *live);
+  int *item_of = malloc((size_t)(m->nvalues + 1) * sizeof *item_of); /* a chain's first value -> its item */
   int n = 0;
-  if (!pos || !it || !live) goto done; /* no arena: every tensor comes from the heap, as before */
+  if (!pos || !it || !live || !item_of) goto done; /* no arena: every tensor comes from the heap, as before */
+  for (int id = 0; id < m->nvalues; id++) item_of[id] = -1;
   for (int p = 0; p < g->nnodes; p++) pos[m->order[p]] = p;
   /* a tensor that took over its input's buffer shares that input's slot: one item for the chain, from the first
    * producer to the last reader, as large as the largest member (items are indexed by the chain's first value) */
@@ -432,9 +434,8 @@ static void plan_arena(wm_onnx_model *m) {
     int p0 = pos[v->producer], p1 = v->last_use > p0 ? v->last_use : p0, root = id;
     while (m->values[root].rec_alias >= 0) root = m->values[root].rec_alias; /* producers come first: no cycle */
     size = (size + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
-    int j = 0;
-    while (j < n && it[j].id != root) j++;
-    if (j == n) it[n++] = (arena_item){root, p0, p1, size, 0};
+    int j = item_of[root];
+    if (j < 0) item_of[root] = n, it[n++] = (arena_item){root, p0, p1, size, 0};
     else {
       if (p0 < it[j].p0) it[j].p0 = p0;
       if (p1 > it[j].p1) it[j].p1 = p1;
@@ -442,6 +443,7 @@ static void plan_arena(wm_onnx_model *m) {
     }
   }
   qsort(it, (size_t)n, sizeof *it, cmp_item_size);
+  for (int i = 0; i < n; i++) item_of[it[i].id] = i;
   size_t total = 0;
   for (int i = 0; i < n; i++) {
     int nl = 0;
@@ -461,8 +463,8 @@ static void plan_arena(wm_onnx_model *m) {
     if (!v->rec_size || v->rec_size > ((size_t)1 << 32)) continue;
     int root = id;
     while (m->values[root].rec_alias >= 0) root = m->values[root].rec_alias;
-    for (int i = 0; i < n; i++)
-      if (it[i].id == root) v->planned = 1, v->arena_off = it[i].off, v->arena_cap = it[i].size;
+    const arena_item *a = &it[item_of[root]];
+    v->planned = 1, v->arena_off = a->off, v->arena_cap = a->size;
   }
   m->arena_size = total;
   m->arena = total ? aligned_alloc(ARENA_ALIGN, total) : NULL;
@@ -471,6 +473,7 @@ done:
   free(pos);
   free(it);
   free(live);
+  free(item_of);
 }
 
 /* Before a run: keeps the plan when the input shapes are the ones it was made for, else records a new one. */
