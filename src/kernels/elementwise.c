@@ -479,6 +479,21 @@ static int run_binary(onnx_kernel_ctx *k, int op) {
   int64_t dims[WM_ONNX_MAX_DIMS];
   if (broadcast_shape(k, 2, ts, &nd, dims)) return -1;
   wm_onnx_dtype odt = is_compare(op) ? WM_ONNX_BOOL : a->dtype;
+  /* An input read by nothing after this node, of the output's type and shape, gives the output its buffer: every
+   * value is read before it is written in place, and the activation arena then plans the two as one slot (the
+   * squeeze-excite Mul of efficientnet rewrites its input instead of filling a fresh tensor). */
+  for (int i = 0; i < 2; i++) {
+    const wm_onnx_tensor *t = ts[i];
+    int fits = (k->dying_in >> i & 1) && (t->flags & WM_ONNX_TENSOR_OWNED) && t->dtype == odt && t->ndim == nd;
+    for (int d = 0; fits && d < nd; d++) fits = t->dims[d] == dims[d];
+    if (!fits) continue;
+    wm_onnx_tensor view = *t, *in = (wm_onnx_tensor *)t, *out = k->out[0];
+    view.flags = 0; /* borrowed from the output from now on */
+    wm_onnx_tensor_free(out);
+    *out = *in;
+    in->data = NULL, in->nbytes = 0, in->flags = 0;
+    return binary_into(k, op, i == 0 ? &view : a, i == 1 ? &view : b, out);
+  }
   if (out_alloc_nz(k, 0, odt, nd, dims)) return -1;
   return binary_into(k, op, a, b, k->out[0]);
 }
