@@ -430,7 +430,7 @@ static void plan_arena(wm_onnx_model *m) {
   for (int id = 0; id < m->nvalues; id++) {
     const onnx_value *v = &m->values[id];
     size_t size = v->rec_size;
-    if (!size || size > ((size_t)1 << 32)) continue;
+    if (!size || (uint64_t)size > ((uint64_t)1 << 32)) continue;
     int p0 = pos[v->producer], p1 = v->last_use > p0 ? v->last_use : p0, root = id;
     while (m->values[root].rec_alias >= 0) root = m->values[root].rec_alias; /* producers come first: no cycle */
     size = (size + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
@@ -460,7 +460,7 @@ static void plan_arena(wm_onnx_model *m) {
   }
   for (int id = 0; id < m->nvalues; id++) {
     onnx_value *v = &m->values[id];
-    if (!v->rec_size || v->rec_size > ((size_t)1 << 32)) continue;
+    if (!v->rec_size || (uint64_t)v->rec_size > ((uint64_t)1 << 32)) continue;
     int root = id;
     while (m->values[root].rec_alias >= 0) root = m->values[root].rec_alias;
     const arena_item *a = &it[item_of[root]];
