@@ -325,7 +325,6 @@ static int64_t bin_i(int op, int64_t a, int64_t b, int uns) {
   }
 }
 
-/* Computes out = a op b with broadcasting into output slot `idx` (or accumulates when acc != NULL). */
 /* The float fast paths of binary_into, as tasks over runs of blocks so that large tensors use the thread pool (a
  * squeeze-excite Mul over efficientnet's 56x56 maps ran on one thread at two). FULL: both operands whole (blocks
  * are chunks); SCALAR: b is one value; REPEAT: the small operand is every block's trailing vector; RUNS: one value
@@ -371,13 +370,14 @@ static void fbin_task(void *arg, int64_t task, int tid) {
   const fbin_job *j = arg;
   int64_t b0 = task * j->per, blocks = (j->n + j->len - 1) / j->len, b1 = b0 + j->per < blocks ? b0 + j->per : blocks;
   int64_t idx[WM_ONNX_MAX_DIMS] = {0}, off = 0;
-  if (j->mode == FBIN_RUNS) /* the first block's position over the leading dims; then counted along */
+  if (j->mode == FBIN_RUNS) { /* the first block's position over the leading dims; then counted along */
+    int64_t q = b0;
     for (int d = j->t - 1; d >= 0; d--) {
-      int64_t prod = 1;
-      for (int e = d + 1; e < j->t; e++) prod *= j->dims[e];
-      idx[d] = b0 / prod % j->dims[d];
+      idx[d] = q % j->dims[d];
+      q /= j->dims[d];
       off += idx[d] * j->st[d];
     }
+  }
   for (int64_t bl = b0; bl < b1; bl++) {
     int64_t at = bl * j->len, len = j->n - at < j->len ? j->n - at : j->len;
     const float *f = j->pf + at;
@@ -398,6 +398,7 @@ static void fbin_task(void *arg, int64_t task, int tid) {
   }
 }
 
+/* Computes out = a op b with broadcasting into output slot `idx` (or accumulates when acc != NULL). */
 static int binary_into(onnx_kernel_ctx *k, int op, const wm_onnx_tensor *a, const wm_onnx_tensor *b, wm_onnx_tensor *dst) {
   const wm_onnx_tensor *ts[2] = {a, b};
   bc_iter it;
@@ -484,15 +485,12 @@ static int run_binary(onnx_kernel_ctx *k, int op) {
    * squeeze-excite Mul of efficientnet rewrites its input instead of filling a fresh tensor). */
   for (int i = 0; i < 2; i++) {
     const wm_onnx_tensor *t = ts[i];
-    int fits = (k->dying_in >> i & 1) && (t->flags & WM_ONNX_TENSOR_OWNED) && t->dtype == odt && t->ndim == nd;
+    int fits = t->dtype == odt && t->ndim == nd;
     for (int d = 0; fits && d < nd; d++) fits = t->dims[d] == dims[d];
-    if (!fits) continue;
-    wm_onnx_tensor view = *t, *in = (wm_onnx_tensor *)t, *out = k->out[0];
-    view.flags = 0; /* borrowed from the output from now on */
-    wm_onnx_tensor_free(out);
-    *out = *in;
-    in->data = NULL, in->nbytes = 0, in->flags = 0;
-    return binary_into(k, op, i == 0 ? &view : a, i == 1 ? &view : b, out);
+    wm_onnx_tensor view = *t; /* the input's values, in the buffer the output now owns */
+    view.flags = 0;
+    if (fits && out_take_input(k, 0, t, nd, dims))
+      return binary_into(k, op, i == 0 ? &view : a, i == 1 ? &view : b, k->out[0]);
   }
   if (out_alloc_nz(k, 0, odt, nd, dims)) return -1;
   return binary_into(k, op, a, b, k->out[0]);

@@ -70,6 +70,9 @@ int out_like(onnx_kernel_ctx *k, int idx, const wm_onnx_tensor *like);
 /* Uninitialised storage, for kernels that write every element. */
 int out_alloc_nz(onnx_kernel_ctx *k, int idx, wm_onnx_dtype dt, int ndim, const int64_t *dims);
 int out_copy(onnx_kernel_ctx *k, int idx, const wm_onnx_tensor *src, int ndim, const int64_t *dims);
+/* Output idx takes over src's buffer, shaped ndim/dims (the same bytes), when src is an input that dies at this
+ * node (dying_in); src is left empty. 1 when taken, 0 otherwise (nothing changed). */
+int out_take_input(onnx_kernel_ctx *k, int idx, const wm_onnx_tensor *src, int ndim, const int64_t *dims);
 
 /* dtype helpers */
 float half_to_float(uint16_t h);

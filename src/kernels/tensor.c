@@ -137,9 +137,7 @@ int out_like(onnx_kernel_ctx *k, int idx, const wm_onnx_tensor *like) {
   return out_alloc(k, idx, like->dtype, like->ndim, like->dims);
 }
 
-int out_copy(onnx_kernel_ctx *k, int idx, const wm_onnx_tensor *src, int ndim, const int64_t *dims) {
-  if (numel_of(ndim, dims) != wm_onnx_numel(src)) return kfail(k, "element count mismatch");
-  if (ndim < 0 || ndim > WM_ONNX_MAX_DIMS) return kfail(k, "output rank %d unsupported", ndim);
+int out_take_input(onnx_kernel_ctx *k, int idx, const wm_onnx_tensor *src, int ndim, const int64_t *dims) {
   for (int i = 0; i < k->nin && i < 32; i++)
     if ((k->dying_in >> i & 1) && k->in[i] == src && k->out[idx] != src) {
       /* the executor frees src after this node and nothing else reads it: the output takes its buffer */
@@ -151,8 +149,15 @@ int out_copy(onnx_kernel_ctx *k, int idx, const wm_onnx_tensor *src, int ndim, c
       s->data = NULL;
       s->nbytes = 0;
       s->flags = 0;
-      return 0;
+      return 1;
     }
+  return 0;
+}
+
+int out_copy(onnx_kernel_ctx *k, int idx, const wm_onnx_tensor *src, int ndim, const int64_t *dims) {
+  if (numel_of(ndim, dims) != wm_onnx_numel(src)) return kfail(k, "element count mismatch");
+  if (ndim < 0 || ndim > WM_ONNX_MAX_DIMS) return kfail(k, "output rank %d unsupported", ndim);
+  if (out_take_input(k, idx, src, ndim, dims)) return 0;
   /* copy src first: the output slot may alias nothing, but src might be freed by out_alloc otherwise */
   const void *data = src->data;
   size_t nbytes = src->nbytes;
