@@ -85,8 +85,8 @@ static inline void tap_range(int64_t o, int64_t s, int64_t pb, int64_t d, int64_
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 /* t = max(r2, max(r1, r0)) (r2 may be NULL) with the C's NaN order (vmaxps keeps its second operand on NaN, like
- * `a > b ? a : b`), over all n columns: the last vector's loads masked, so no scalar tail (a 55-wide row had 7 of them) and
- * no separate copy of the first row. r0 may be t itself. */
+ * `a > b ? a : b`), over all n columns: the last vector's loads masked, so no scalar tail (a 55-wide row had 7 of
+ * them) and no separate copy of the first row. r0 may be t itself. */
 __attribute__((target("avx2"))) static void rows_max_avx2(float *t, const float *r0, const float *r1,
                                                            const float *r2, int64_t n) {
   int64_t i = 0;

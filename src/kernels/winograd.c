@@ -166,15 +166,10 @@ WINO_AVX2 static void wino_out8_avx2(const float *p, int64_t pstride, float bias
     }
     float *yr = r ? y1 : y0;
     if (!yr) break;
-    if (n >= 16) {
-      _mm256_storeu_ps(yr, v0);
-      _mm256_storeu_ps(yr + 8, v1);
-    } else {
-      if (n >= 8) {
-        _mm256_storeu_ps(yr, v0);
-        store_first_n(yr + 8, v1, n - 8);
-      } else store_first_n(yr, v0, n);
-    }
+    if (n >= 8) _mm256_storeu_ps(yr, v0);
+    else store_first_n(yr, v0, n);
+    if (n >= 16) _mm256_storeu_ps(yr + 8, v1);
+    else if (n > 8) store_first_n(yr + 8, v1, n - 8);
   }
 }
 #endif
