@@ -476,28 +476,41 @@ done:
   free(item_of);
 }
 
-/* Before a run: keeps the plan when the input shapes are the ones it was made for, else records a new one. */
-static void arena_begin(wm_onnx_model *m) {
-  size_t n = 0;
-  for (int i = 0; i < m->ninputs; i++) n += 1 + (size_t)m->values[m->input_ids[i]].rt.ndim;
-  int64_t *sig = malloc((n + 1) * sizeof *sig);
-  if (!sig) { m->arena_state = 0; return; }
+/* The runtime input shapes as one list (per input: rank, then dims) into sig, or its length when sig is NULL. */
+static size_t input_sig(const wm_onnx_model *m, int64_t *sig) {
   size_t k = 0;
   for (int i = 0; i < m->ninputs; i++) {
     const wm_onnx_tensor *t = &m->values[m->input_ids[i]].rt;
-    sig[k++] = t->ndim;
-    for (int d = 0; d < t->ndim; d++) sig[k++] = t->dims[d];
+    if (sig) sig[k] = t->ndim;
+    k++;
+    for (int d = 0; d < t->ndim; d++, k++)
+      if (sig) sig[k] = t->dims[d];
   }
-  if (m->arena_state == 2 && m->arena_sig && m->arena_sig[0] == (int64_t)n && !memcmp(m->arena_sig + 1, sig, n * sizeof *sig)) {
-    free(sig);
-    return;
+  return k;
+}
+
+/* The plan was made for the current input shapes (compared in place: a planned run allocates nothing). */
+static int arena_sig_matches(const wm_onnx_model *m, size_t n) {
+  if (!m->arena_sig || m->arena_sig[0] != (int64_t)n) return 0;
+  const int64_t *s = m->arena_sig + 1; /* the ranks are compared before the dims they announce: no over-read */
+  for (int i = 0; i < m->ninputs; i++) {
+    const wm_onnx_tensor *t = &m->values[m->input_ids[i]].rt;
+    if (*s++ != t->ndim) return 0;
+    for (int d = 0; d < t->ndim; d++)
+      if (*s++ != t->dims[d]) return 0;
   }
+  return 1;
+}
+
+/* Before a run: keeps the plan when the input shapes are the ones it was made for, else records a new one. */
+static void arena_begin(wm_onnx_model *m) {
+  size_t n = input_sig(m, NULL);
+  if (m->arena_state == 2 && arena_sig_matches(m, n)) return;
   free(m->arena);
   free(m->arena_sig);
   m->arena = NULL, m->arena_size = 0;
-  m->arena_sig = malloc((n + 1) * sizeof *sig);
-  if (m->arena_sig) m->arena_sig[0] = (int64_t)n, memcpy(m->arena_sig + 1, sig, n * sizeof *sig);
-  free(sig);
+  m->arena_sig = malloc((n + 1) * sizeof *m->arena_sig);
+  if (m->arena_sig) m->arena_sig[0] = (int64_t)n, input_sig(m, m->arena_sig + 1);
   for (int i = 0; i < m->nvalues; i++) m->values[i].planned = 0, m->values[i].rec_size = 0, m->values[i].rec_alias = -1;
   m->arena_state = m->arena_sig ? 1 : 0;
 }

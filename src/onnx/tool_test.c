@@ -342,7 +342,10 @@ int WM_ONNX_TEST_MAIN(int argc, char **argv) {
     else if (!strcmp(argv[i], "--rtol") && i + 1 < argc) g_rtol = atof(argv[++i]);
     else if (!strcmp(argv[i], "--atol") && i + 1 < argc) g_atol = atof(argv[++i]);
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) wm_onnx_set_threads(atoi(argv[++i]));
-    else if (!strcmp(argv[i], "--runs") && i + 1 < argc) g_runs = atoi(argv[++i]) > 0 ? atoi(argv[i]) : 1;
+    else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
+      g_runs = atoi(argv[++i]);
+      if (g_runs < 1) g_runs = 1;
+    }
     else if (!strcmp(argv[i], "--check-shapes")) setenv("WM_ONNX_CHECK_SHAPES", "1", 1); /* see graph.c */
     else if (argv[i][0] == '-') {
       fprintf(stderr, "usage: %s [-v] [--no-fork] [--rtol R] [--atol A] [--threads N] [--runs N] [--check-shapes] DIR...\n", argv[0]);
