@@ -348,19 +348,13 @@ static void pad_task(void *arg, int64_t t, int tid) {
     float *d = j->xp + r * j->Wp;
     if (h < 0 || h >= j->H) { memset(d, 0, (size_t)j->Wp * sizeof(float)); continue; }
     const float *src = j->x + (c * j->H + h) * j->W;
-    if (!j->split) {
-      memset(d, 0, (size_t)j->pl * sizeof(float));
-      memcpy(d + j->pl, src, (size_t)j->W * sizeof(float));
-      memset(d + j->pl + j->W, 0, (size_t)(j->Wp - j->pl - j->W) * sizeof(float));
-      continue;
-    }
     int64_t half = j->Wp / 2;
-    if (j->Wp <= PAD_ROW_MAX) { /* padded row built whole, then split by the vectorised loop */
-      float row[PAD_ROW_MAX];
-      memset(row, 0, (size_t)j->pl * sizeof(float));
-      memcpy(row + j->pl, src, (size_t)j->W * sizeof(float));
-      memset(row + j->pl + j->W, 0, (size_t)(j->Wp - j->pl - j->W) * sizeof(float));
-      split_even_odd(row, 1, j->Wp, half, d);
+    if (!j->split || j->Wp <= PAD_ROW_MAX) { /* the padded row, in place or (split) on the stack, then split */
+      float row[PAD_ROW_MAX], *p = j->split ? row : d;
+      memset(p, 0, (size_t)j->pl * sizeof(float));
+      memcpy(p + j->pl, src, (size_t)j->W * sizeof(float));
+      memset(p + j->pl + j->W, 0, (size_t)(j->Wp - j->pl - j->W) * sizeof(float));
+      if (j->split) split_even_odd(row, 1, j->Wp, half, d);
       continue;
     }
     for (int par = 0; par < 2; par++) /* padded column 2i + par is input column 2i + par - pl */
